@@ -1,0 +1,27 @@
+"""AudioGen and MAGNeT (audiocraft) as native Hugging Face Transformers models.
+
+Importing the package registers the configs, models and processor with transformers' Auto classes, so
+`AutoModelForTextToWaveform`, `AutoProcessor` and `pipeline("text-to-audio")` load saved folders by path.
+"""
+
+from .configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
+from .modeling_audiogen import AudioGenForConditionalGeneration
+from .modeling_decoder import AudioGenDecoder
+from .modeling_outputs import AudioGenerationOutput, CodebookLMOutput
+from .processing_audiogen import AudioGenProcessor
+from .registration import register
+
+__version__ = "0.1.0"
+
+register()
+
+__all__ = [
+    "AudioGenConfig",
+    "AudioGenDecoder",
+    "AudioGenDecoderConfig",
+    "AudioGenForConditionalGeneration",
+    "AudioGenProcessor",
+    "AudioGenerationOutput",
+    "CodebookLMOutput",
+    "register",
+]

@@ -1,0 +1,148 @@
+"""AudioGen's autoregressive decoding: delay pattern, KV cache, batched CFG and audiocraft's sliding window."""
+
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+from transformers import GenerationConfig, GenerationMixin
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+from .delay_pattern import build_delay_pattern, first_step_to_generate, revert_delay_pattern
+from .generation_utils import (
+    SamplingSettings,
+    check_generate_kwargs,
+    prepare_generation_inputs,
+    reject_unused_kwargs,
+    resolve_sampling,
+    with_null_condition,
+)
+from .sampling import apply_cfg, sample_next_token
+
+
+def sliding_windows(prompt_frames: int, total_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
+    """audiocraft's extension schedule as `(window_start, window_frames)` pairs in absolute frames.
+
+    Each window is a fresh generation whose prompt is everything generated after `window_start`; windows
+    advance by `stride` frames until `total_frames` are covered. A single window when it all fits.
+    """
+    if total_frames <= window:
+        return [(0, total_frames)]
+    if not 0 < stride < window:
+        raise ValueError(f"extend_stride must be shorter than the window: {stride} frames vs {window}.")
+    windows, offset, prompt_length = [], 0, prompt_frames
+    while offset + prompt_length < total_frames:
+        frames = min(total_frames - offset, window)
+        windows.append((offset, frames))
+        prompt_length = frames - stride
+        offset += stride
+    return windows
+
+
+class AudioGenGenerationMixin(GenerationMixin):
+    """`generate()` for AudioGen. Uses transformers' GenerationConfig precedence and Cache classes, and
+    audiocraft's own sampling so converted checkpoints give audiocraft's tokens."""
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        input_values: torch.Tensor | None = None,
+        padding_mask: torch.Tensor | None = None,
+        generation_config: GenerationConfig | None = None,
+        generator: torch.Generator | None = None,
+        progress: bool = False,
+        **kwargs,
+    ):
+        """Generate audio from text (`input_ids`), an audio prompt (`input_values`), both or neither.
+
+        `max_new_tokens` counts new codec frames (50 per second); the returned audio and codes include the
+        prompt. Returns the waveform `[batch, channels, samples]`, or with `return_dict_in_generate=True` an
+        `AudioGenerationOutput` with `.audio` and `.sequences` (codes `[batch, codebooks, frames]`).
+        Past the model's window, generation continues with audiocraft's sliding window (`extend_stride` s).
+        """
+        check_generate_kwargs(kwargs)
+        config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
+        reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
+        settings = resolve_sampling(config)
+        num_return_sequences = config.num_return_sequences or 1
+        inputs = prepare_generation_inputs(
+            self, input_ids, attention_mask, input_values, padding_mask, num_return_sequences
+        )
+        new_frames = config.max_new_tokens
+        if new_frames is None:
+            raise ValueError("set max_new_tokens: the number of audio frames to generate (50 per second).")
+        total_frames = inputs.prompt_frames + new_frames
+        frame_rate = self.config.frame_rate
+        stride = int(frame_rate * float(getattr(config, "extend_stride", 2.0)))
+        guidance = float(config.guidance_scale) if config.guidance_scale is not None else 1.0
+        use_cfg = inputs.is_conditional and guidance != 1.0
+        conditions = with_null_condition(self, inputs.conditions, use_cfg)
+
+        window = self.config.max_frames
+        if inputs.prompt_frames >= window:
+            raise ValueError(
+                f"the audio prompt ({inputs.prompt_frames} frames) must be shorter than the model's window "
+                f"({window} frames = {self.config.decoder.max_duration} s); shorten the prompt."
+            )
+        windows = sliding_windows(inputs.prompt_frames, total_frames, window, stride)
+        prompt_lengths = [inputs.prompt_frames] + [frames - stride for _, frames in windows[:-1]]
+        max_delay = max(self.config.decoder.delays)
+        steps = sum(frames - p + max_delay for (_, frames), p in zip(windows, prompt_lengths))
+        bar = tqdm(total=steps, disable=not progress, desc="decoding", unit="step")
+        codes = inputs.prompt_codes
+        for start, frames in windows:
+            prompt = None if codes is None else codes[..., start:]
+            window_codes = self._generate_window(
+                conditions, prompt, frames, settings, guidance if use_cfg else None, generator, bar
+            )
+            codes = window_codes if codes is None else torch.cat([codes[..., :start], window_codes], dim=-1)
+        bar.close()
+        return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate))
+
+    def _generate_window(
+        self,
+        conditions: torch.Tensor,
+        prompt: torch.Tensor | None,
+        num_frames: int,
+        settings: SamplingSettings,
+        guidance_scale: float | None,
+        generator: torch.Generator | None,
+        bar: tqdm,
+    ) -> torch.Tensor:
+        """One audiocraft `LMModel.generate` call: `num_frames` frames (prompt included) with a fresh cache."""
+        decoder_config = self.config.decoder
+        delays, special = decoder_config.delays, decoder_config.special_token_id
+        batch = conditions.shape[0] // (2 if guidance_scale is not None else 1)
+        device = conditions.device
+        codes = torch.full(
+            (batch, decoder_config.num_codebooks, num_frames), -1, dtype=torch.long, device=device
+        )
+        prompt_frames = 0 if prompt is None else prompt.shape[-1]
+        if prompt_frames >= num_frames:
+            raise ValueError(
+                f"the audio prompt ({prompt_frames} frames) is as long as the output ({num_frames} frames); "
+                "ask for max_new_tokens > 0 or shorten the prompt."
+            )
+        if prompt is not None:
+            codes[..., :prompt_frames] = prompt
+        sequence, valid = build_delay_pattern(codes, delays, special)
+        cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        previous = 0
+        for step in range(first_step_to_generate(prompt_frames, delays), sequence.shape[-1]):
+            current = sequence[..., previous:step]
+            if guidance_scale is not None:
+                current = torch.cat([current, current], dim=0)
+            logits, cache = self.decoder(current, conditions, past_key_values=cache, use_cache=True)
+            logits = logits[:, :, -1].float()
+            if guidance_scale is not None:
+                logits = apply_cfg(logits, guidance_scale)
+            next_tokens = sample_next_token(
+                logits, settings.do_sample, settings.temperature, settings.top_k, settings.top_p, generator
+            )
+            next_tokens = torch.where(valid[None, :, step : step + 1], next_tokens, special)
+            slot = sequence[..., step : step + 1]
+            sequence[..., step : step + 1] = torch.where(slot == -1, next_tokens, slot)
+            previous = step
+            bar.update(1)
+        return revert_delay_pattern(sequence, delays, num_frames)

@@ -1,0 +1,69 @@
+"""audiocraft's token sampling, reproduced exactly (same filtering, same RNG consumption).
+
+Differences from transformers' warpers that matter for parity: top-p keeps tokens while
+`cumsum - p_i <= p` and wins over top-k; top-k keeps ties with the k-th value; sampling is one
+`torch.multinomial` over the flattened `[N, V]` probabilities.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def multinomial(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One draw per row of `probs` `[..., V]`; returns `[..., 1]`."""
+    flat = probs.reshape(-1, probs.shape[-1])
+    drawn = torch.multinomial(flat, num_samples=1, generator=generator)
+    return drawn.reshape(*probs.shape[:-1], 1)
+
+
+def sample_top_k(probs: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Top-k sampling. Modifies `probs` in place, as audiocraft does (MAGNeT's confidence scores see it)."""
+    kth_value = torch.topk(probs, min(k, probs.shape[-1]), dim=-1).values[..., -1:]
+    probs *= (probs >= kth_value).to(probs.dtype)
+    probs.div_(probs.sum(dim=-1, keepdim=True))
+    return multinomial(probs, generator)
+
+
+def sample_top_p(probs: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Nucleus sampling: keep the most probable tokens while the mass before them is <= p."""
+    sorted_probs, sorted_index = torch.sort(probs, dim=-1, descending=True)
+    cumulative = torch.cumsum(sorted_probs, dim=-1)
+    sorted_probs = sorted_probs * (cumulative - sorted_probs <= p).to(sorted_probs.dtype)
+    sorted_probs = sorted_probs / sorted_probs.sum(dim=-1, keepdim=True)
+    return torch.gather(sorted_index, -1, multinomial(sorted_probs, generator))
+
+
+def sample_from_probs(
+    probs: torch.Tensor,
+    top_k: int = 0,
+    top_p: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Draw one token per row: top-p if `top_p > 0`, else top-k if `top_k > 0`, else plain multinomial."""
+    if top_p > 0.0:
+        return sample_top_p(probs, top_p, generator)
+    if top_k > 0:
+        return sample_top_k(probs, top_k, generator)
+    return multinomial(probs, generator)
+
+
+def sample_next_token(
+    logits: torch.Tensor,
+    do_sample: bool,
+    temperature: float,
+    top_k: int = 0,
+    top_p: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """audiocraft's `_sample_next_token` after CFG: logits `[..., V]` to tokens `[..., 1]`."""
+    if do_sample and temperature > 0:
+        probs = torch.softmax(logits / temperature, dim=-1)
+        return sample_from_probs(probs, top_k, top_p, generator)
+    return torch.argmax(logits, dim=-1, keepdim=True)
+
+
+def apply_cfg(logits: torch.Tensor, guidance_scale: float) -> torch.Tensor:
+    """Classifier-free guidance on a batch stacked as `[cond; uncond]`: `uncond + (cond - uncond) * scale`."""
+    cond, uncond = logits.chunk(2, dim=0)
+    return uncond + (cond - uncond) * guidance_scale
