@@ -88,7 +88,7 @@ class AudioGenGenerationMixin(GenerationMixin):
         windows = sliding_windows(inputs.prompt_frames, total_frames, window, stride)
         prompt_lengths = [inputs.prompt_frames] + [frames - stride for _, frames in windows[:-1]]
         max_delay = max(self.config.decoder.delays)
-        steps = sum(frames - p + max_delay for (_, frames), p in zip(windows, prompt_lengths))
+        steps = sum(frames - p + max_delay for (_, frames), p in zip(windows, prompt_lengths, strict=True))
         bar = tqdm(total=steps, disable=not progress, desc="decoding", unit="step")
         codes = inputs.prompt_codes
         for start, frames in windows:
