@@ -150,6 +150,10 @@ class AudioGenConfig(PreTrainedConfig):
         """The decoder's window in frames (audiocraft: `int(segment_duration * frame_rate)`)."""
         return int(self.decoder.max_duration * self.frame_rate)
 
+    def validate_token_ids(self):
+        # The decoder's special id equals its vocab_size on purpose (see AudioGenDecoderConfig).
+        return
+
     def _check_sub_configs(self) -> None:
         codec, dec = self.audio_encoder, self.decoder
         if codec.codebook_size != dec.vocab_size:

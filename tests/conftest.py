@@ -1,0 +1,45 @@
+"""Shared fixtures: tiny random AudioGen models and processors, built offline."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import audiogen_hf  # noqa: E402,F401  (registers the Auto classes)
+from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor  # noqa: E402
+from audiogen_hf.tiny import (  # noqa: E402
+    spread_codebooks,
+    tiny_audiogen_config,
+    tiny_feature_extractor,
+    tiny_tokenizer,
+)
+
+
+def make_tiny_audiogen(seed: int = 0, **decoder) -> AudioGenForConditionalGeneration:
+    torch.manual_seed(seed)
+    model = AudioGenForConditionalGeneration(tiny_audiogen_config(**decoder)).eval()
+    spread_codebooks(model, seed)
+    return model
+
+
+@pytest.fixture(scope="session")
+def processor() -> AudioGenProcessor:
+    return AudioGenProcessor(tiny_feature_extractor(), tiny_tokenizer())
+
+
+@pytest.fixture(scope="session")
+def audiogen() -> AudioGenForConditionalGeneration:
+    return make_tiny_audiogen()
+
+
+@pytest.fixture(scope="session")
+def saved_audiogen(tmp_path_factory, audiogen, processor):
+    path = tmp_path_factory.mktemp("tiny-audiogen")
+    audiogen.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path

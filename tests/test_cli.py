@@ -1,0 +1,38 @@
+"""The command line: writes one wav per prompt, honours duration and seed, rejects bad arguments."""
+
+import soundfile
+
+from audiogen_hf.cli import main
+
+
+def test_generate_two_prompts_from_saved_model(tmp_path, saved_audiogen):
+    out = tmp_path / "clips" / "out.wav"
+    common = ["generate", "a dog barks", "rain", "--model", str(saved_audiogen), "--duration", "0.2", "--no-progress"]
+    assert main(common + ["-o", str(out), "--seed", "1"]) == 0
+    first, rate = soundfile.read(tmp_path / "clips" / "out_0.wav")
+    assert rate == 16000 and first.shape == (10 * 320,)
+    assert main(common + ["-o", str(tmp_path / "again.wav"), "--seed", "1"]) == 0
+    assert (soundfile.read(tmp_path / "again_0.wav")[0] == first).all()
+    assert main(common + ["-o", str(tmp_path / "other.wav"), "--seed", "2"]) == 0
+    assert not (soundfile.read(tmp_path / "other_0.wav")[0] == first).all()
+
+
+def test_continuation_from_audio_file(tmp_path, saved_audiogen):
+    prompt = tmp_path / "prompt.wav"
+    soundfile.write(prompt, [0.1, -0.1] * 1600, 16000)
+    out = tmp_path / "cont.wav"
+    assert main(["generate", "rain", "--model", str(saved_audiogen), "--duration", "0.1", "--greedy",
+                 "--audio-prompt", str(prompt), "-o", str(out), "--no-progress"]) == 0
+    assert soundfile.read(out)[0].shape == ((10 + 5) * 320,)
+
+
+def test_bad_arguments(tmp_path, saved_audiogen, capsys):
+    assert main(["generate", "rain", "--model", str(saved_audiogen), "--top-p", "2", "-o",
+                 str(tmp_path / "x.wav"), "--no-progress"]) == 2
+    assert "top_p" in capsys.readouterr().err
+    try:
+        main(["generate", "rain", "--model", str(saved_audiogen), "-o", str(tmp_path / "x.mp3")])
+    except SystemExit as exit_:
+        assert ".wav" in str(exit_)
+    else:
+        raise AssertionError("a non-wav output must be refused")

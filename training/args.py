@@ -1,0 +1,194 @@
+"""Training arguments as three documented dataclasses, read from a YAML file and overridden on the command line.
+
+`train.py --config training/configs/smoke.yaml --max_steps 5` reads the file (flat `field: value` pairs from
+any of the three dataclasses), then lets every `--field value` flag override it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from transformers import HfArgumentParser
+
+
+@dataclass
+class ModelArguments:
+    """What to train."""
+
+    model_name_or_path: str = field(
+        default="tiny",
+        metadata={
+            "help": "A saved AudioGen/MAGNeT folder or Hub id (e.g. a converted checkpoint) to fine-tune, or "
+            "'tiny' to build a tiny random model from scratch (tests and smoke runs)."
+        },
+    )
+    model_type: Literal["audiogen", "magnet"] = field(
+        default="audiogen",
+        metadata={"help": "Family of a 'tiny' model; for a saved model it must match the saved config."},
+    )
+    cfg_dropout: float = field(
+        default=0.1,
+        metadata={"help": "Probability that a whole batch loses its text condition (audiocraft: 0.1; music "
+        "MAGNeT 0.3). Needed for classifier-free guidance at inference."},
+    )
+    span_len: int = field(
+        default=3, metadata={"help": "MAGNeT atomic span length in frames (audiocraft: 3 = 60 ms)."}
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Recompute decoder activations in backward to save memory."}
+    )
+
+
+@dataclass
+class DataArguments:
+    """Where the audio and captions come from and how clips are cut. Give exactly one source."""
+
+    dataset_name: str | None = field(
+        default=None, metadata={"help": "A `datasets` dataset on the Hub (or a local loading script)."}
+    )
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Config of `dataset_name`."})
+    dataset_split: str = field(default="train", metadata={"help": "Split of `dataset_name`."})
+    dataset_path: str | None = field(
+        default=None, metadata={"help": "A dataset saved with `save_to_disk` (read with `load_from_disk`)."}
+    )
+    audio_folder: str | None = field(
+        default=None,
+        metadata={"help": "A folder of audio files with a metadata file (`metadata_file`) of captions."},
+    )
+    metadata_file: str | None = field(
+        default=None,
+        metadata={"help": "CSV or JSONL with `file_name` (relative to `audio_folder`) and `caption_column`; "
+        "default `<audio_folder>/metadata.jsonl` or `metadata.csv`."},
+    )
+    manifest: str | None = field(
+        default=None,
+        metadata={"help": "audiocraft manifest `data.jsonl[.gz]` (path, duration, sample_rate, ...); captions "
+        "come from the sibling `<audio>.json` `description` field."},
+    )
+    synthetic_examples: int = field(
+        default=0,
+        metadata={"help": "If > 0, write a toy dataset of that many tones/noises with captions into "
+        "`<output_dir>/synthetic_data` and train on it (smoke runs, tests)."},
+    )
+    audio_column: str = field(default="audio", metadata={"help": "Audio column of a `datasets` dataset."})
+    caption_column: str = field(default="caption", metadata={"help": "Caption column (text descriptions)."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep only the first N examples."})
+    segment_seconds: float = field(
+        default=10.0,
+        metadata={"help": "Training clip length; longer files are randomly cropped, shorter ones zero-padded."},
+    )
+    max_clip_seconds: float = field(
+        default=30.0,
+        metadata={"help": "Pre-encoding keeps at most this much of each file (crops are drawn inside it)."},
+    )
+    pre_encode: bool = field(
+        default=True,
+        metadata={"help": "Encode the dataset to codec codes once (a cache) so training never runs the codec. "
+        "Ignored when mixing is on (mixed batches are encoded on the fly)."},
+    )
+    encode_cache_dir: str | None = field(
+        default=None, metadata={"help": "Where the codes cache lives; default `<output_dir>/codes_cache`."}
+    )
+    encode_chunk_size: int = field(
+        default=256, metadata={"help": "Examples per cache chunk (the unit of resuming and of sharding)."}
+    )
+    aug_p: float = field(
+        default=0.0, metadata={"help": "Probability that a batch is mixed (AudioGen paper: 0.5; 0 = off)."}
+    )
+    mix_p: float = field(
+        default=0.5,
+        metadata={"help": "Fraction of loaded clips kept per batch; with mixing on, each process loads "
+        "batch_size / mix_p clips and keeps batch_size (audiocraft: 256 loaded, 128 trained)."},
+    )
+    mix_snr_low: int = field(default=-5, metadata={"help": "Lowest mixing SNR in dB (inclusive)."})
+    mix_snr_high: int = field(default=5, metadata={"help": "Highest mixing SNR in dB (exclusive)."})
+    mix_min_overlap: float = field(default=0.5, metadata={"help": "Minimum overlap of the two mixed clips."})
+    dataloader_num_workers: int = field(default=0, metadata={"help": "Worker processes per data loader."})
+
+
+@dataclass
+class TrainArguments:
+    """How to optimise, checkpoint and log."""
+
+    output_dir: str = field(default="runs/smoke", metadata={"help": "Checkpoints, logs and the final model."})
+    seed: int = field(default=42, metadata={"help": "Seeds the model init, data order and every random draw."})
+    max_steps: int = field(default=100, metadata={"help": "Number of optimizer updates."})
+    per_device_train_batch_size: int = field(default=8, metadata={"help": "Clips per process per micro-batch."})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per update."})
+    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate (audiocraft AudioGen: 5e-4)."})
+    weight_decay: float = field(default=0.1, metadata={"help": "AdamW weight decay on all trainable weights."})
+    adam_beta1: float = field(default=0.9, metadata={"help": "AdamW beta1."})
+    adam_beta2: float = field(default=0.95, metadata={"help": "AdamW beta2."})
+    adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm (0 = no clipping)."})
+    lr_scheduler: Literal["inverse_sqrt", "cosine", "constant"] = field(
+        default="inverse_sqrt", metadata={"help": "Schedule after warm-up (AudioGen: inverse_sqrt; MAGNeT: cosine)."}
+    )
+    warmup_steps: int = field(default=0, metadata={"help": "Linear warm-up from 0 (audiocraft: 3000 / 4000)."})
+    min_lr_ratio: float = field(default=0.0, metadata={"help": "Cosine floor as a fraction of the peak lr."})
+    mixed_precision: Literal["no", "fp16", "bf16"] = field(
+        default="no", metadata={"help": "Autocast precision (overrides the accelerate config when not 'no')."}
+    )
+    use_ema: bool = field(default=False, metadata={"help": "Keep an EMA of the weights and save it at the end."})
+    ema_decay: float = field(default=0.99, metadata={"help": "EMA decay (audiocraft: 0.99)."})
+    ema_update_every: int = field(default=10, metadata={"help": "Update the EMA every N updates (audiocraft: 10)."})
+    save_steps: int = field(default=500, metadata={"help": "Save a resumable checkpoint every N updates."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep only the newest N checkpoints."})
+    resume: bool = field(
+        default=False, metadata={"help": "Continue from the newest complete checkpoint in `output_dir`."}
+    )
+    logging_steps: int = field(default=10, metadata={"help": "Log loss, lr, grad norm and tokens/s every N."})
+    report_to: str = field(default="tensorboard", metadata={"help": "Accelerate tracker(s), or 'none'."})
+    eval_steps: int = field(default=0, metadata={"help": "Generate `eval_prompts` every N updates (0 = end only)."})
+    eval_prompts: list[str] = field(
+        default_factory=list, metadata={"help": "Prompts whose generated audio is logged (empty = no samples)."}
+    )
+    eval_max_new_tokens: int = field(default=50, metadata={"help": "Frames generated per eval prompt."})
+    push_to_hub: str | None = field(
+        default=None, metadata={"help": "Hub repo id to push the final model, processor and card to."}
+    )
+    hub_private: bool = field(default=True, metadata={"help": "Create the Hub repo as private."})
+    log_sample_ids: bool = field(
+        default=False,
+        metadata={"help": "Write the dataset indices each process trained on to `<output_dir>/sample_ids/`."},
+    )
+    debug_sigkill_at_step: int | None = field(
+        default=None,
+        metadata={"help": "Testing only: SIGKILL this process right after update N (kill-and-resume test)."},
+    )
+
+
+ARGUMENT_CLASSES = (ModelArguments, DataArguments, TrainArguments)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, TrainArguments]:
+    """`--config FILE.yaml` gives defaults; every other flag overrides them."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=str, default=None)
+    known, rest = pre.parse_known_args(argv)
+    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    parser.add_argument("--config", type=str, default=None, help="YAML file of field: value pairs.")
+    if known.config is not None:
+        parser.set_defaults(**load_yaml_config(known.config))
+    # The extra `--config` lands in a trailing Namespace after the three dataclasses.
+    model_args, data_args, train_args = parser.parse_args_into_dataclasses(args=rest)[:3]
+    return model_args, data_args, train_args
+
+
+def load_yaml_config(path: str) -> dict:
+    """A flat mapping of known field names; unknown keys are an error (a typo would silently do nothing)."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist; pass --config training/configs/<name>.yaml.")
+    values = yaml.safe_load(file.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must be a mapping of `field: value` pairs, got {type(values).__name__}.")
+    known = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown field(s) {unknown}; see `python training/train.py --help`.")
+    return values
