@@ -32,10 +32,9 @@ import os
 import sys
 from pathlib import Path
 
-import torch
-
 import audiocraft
 import audiocraft.modules.conditioners as ac_conditioners
+import torch
 from audiocraft.models import builders, loaders
 from audiocraft.models.audiogen import AudioGen
 from audiocraft.models.magnet import MAGNeT
