@@ -5,8 +5,10 @@ Importing the package registers the configs, models and processor with transform
 """
 
 from .configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
+from .configuration_magnet import MagnetConfig, MagnetDecoderConfig
 from .modeling_audiogen import AudioGenForConditionalGeneration
 from .modeling_decoder import AudioGenDecoder
+from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
 from .modeling_outputs import AudioGenerationOutput, CodebookLMOutput
 from .processing_audiogen import AudioGenProcessor
 from .registration import register
@@ -23,5 +25,9 @@ __all__ = [
     "AudioGenProcessor",
     "AudioGenerationOutput",
     "CodebookLMOutput",
+    "MagnetConfig",
+    "MagnetDecoder",
+    "MagnetDecoderConfig",
+    "MagnetForConditionalGeneration",
     "register",
 ]

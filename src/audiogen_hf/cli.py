@@ -40,12 +40,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def load_model_and_processor(name: str, device: str):
     """A saved folder / Hub id through the Auto classes, or the tiny random model."""
-    import audiogen_hf  # noqa: F401  (registers the Auto classes)
     from transformers import AutoModelForTextToWaveform, AutoProcessor
+
+    import audiogen_hf  # noqa: F401  (registers the Auto classes)
 
     if name == TINY_RANDOM:
         from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor
-        from audiogen_hf.tiny import spread_codebooks, tiny_audiogen_config, tiny_feature_extractor, tiny_tokenizer
+        from audiogen_hf.tiny import (
+            spread_codebooks,
+            tiny_audiogen_config,
+            tiny_feature_extractor,
+            tiny_tokenizer,
+        )
 
         torch.manual_seed(0)
         model = AudioGenForConditionalGeneration(tiny_audiogen_config(max_duration=10.0))

@@ -7,8 +7,10 @@ from transformers import AutoConfig, AutoModel, AutoModelForTextToWaveform, Auto
 
 def _families() -> list[tuple]:
     from .configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
+    from .configuration_magnet import MagnetConfig, MagnetDecoderConfig
     from .modeling_audiogen import AudioGenForConditionalGeneration
     from .modeling_decoder import AudioGenDecoder
+    from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
     from .processing_audiogen import AudioGenProcessor
 
     return [
@@ -18,7 +20,14 @@ def _families() -> list[tuple]:
             AudioGenForConditionalGeneration,
             AudioGenDecoder,
             AudioGenProcessor,
-        )
+        ),
+        (
+            MagnetConfig,
+            MagnetDecoderConfig,
+            MagnetForConditionalGeneration,
+            MagnetDecoder,
+            AudioGenProcessor,
+        ),
     ]
 
 

@@ -1,0 +1,298 @@
+"""MAGNeT's masked iterative decoding (audiocraft's `_generate_magnet` / `_generate_stage`), stage by stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+from transformers import GenerationConfig, GenerationMixin
+
+from . import magnet_masking as masking
+from .generation_utils import (
+    SamplingSettings,
+    check_generate_kwargs,
+    prepare_generation_inputs,
+    reject_unused_kwargs,
+    resolve_sampling,
+    with_null_condition,
+)
+from .sampling import apply_cfg, sample_from_probs
+
+# audiocraft's `_generate_magnet` defaults, used when a generation config lacks a MAGNeT field.
+MAGNET_KNOB_DEFAULTS: dict = {
+    "span_arrangement": "nonoverlap",
+    "span_scoring": "max",
+    "max_cfg_coef": 10.0,
+    "min_cfg_coef": 1.0,
+    "anneal_temp": True,
+}
+
+
+def default_decoding_steps(num_codebooks: int) -> list[int]:
+    """audiocraft's [20, 10, 10, 10]: more iterations for the first (coarsest) codebook."""
+    return [20] + [10] * (num_codebooks - 1)
+
+
+@dataclass
+class MagnetDecodingSettings:
+    """The MAGNeT knobs of one `generate()` call, validated."""
+
+    decoding_steps: list[int]
+    span_arrangement: str
+    span_scoring: str
+    max_cfg_coef: float
+    min_cfg_coef: float
+    anneal_temp: bool
+
+    @property
+    def total_steps(self) -> int:
+        return sum(self.decoding_steps)
+
+
+def resolve_magnet_settings(config: GenerationConfig, num_codebooks: int) -> MagnetDecodingSettings:
+    """Read the MAGNeT fields of a GenerationConfig (custom attributes) and reject values audiocraft cannot run."""
+    if config.guidance_scale is not None:
+        raise ValueError(
+            "MAGNeT anneals classifier-free guidance per decoding step: set max_cfg_coef and min_cfg_coef "
+            f"instead of guidance_scale (got guidance_scale={config.guidance_scale})."
+        )
+    knobs = {name: getattr(config, name, default) for name, default in MAGNET_KNOB_DEFAULTS.items()}
+    steps = getattr(config, "decoding_steps", None)
+    steps = default_decoding_steps(num_codebooks) if steps is None else steps
+    if not isinstance(steps, (list, tuple)) or len(steps) != num_codebooks:
+        raise ValueError(
+            f"decoding_steps must list one number of steps per codebook ({num_codebooks} values, e.g. "
+            f"{default_decoding_steps(num_codebooks)}), got {steps!r}."
+        )
+    if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps):
+        raise ValueError(f"decoding_steps values must be integers >= 1, got {list(steps)}.")
+    if knobs["span_arrangement"] not in masking.SPAN_ARRANGEMENTS:
+        raise ValueError(
+            f"span_arrangement must be one of {masking.SPAN_ARRANGEMENTS}, got {knobs['span_arrangement']!r}."
+        )
+    if knobs["span_scoring"] not in masking.SPAN_SCORINGS:
+        raise ValueError(
+            f"span_scoring must be one of {masking.SPAN_SCORINGS}, got {knobs['span_scoring']!r}."
+        )
+    for name in ("max_cfg_coef", "min_cfg_coef"):
+        if isinstance(knobs[name], bool) or not isinstance(knobs[name], (int, float)):
+            raise ValueError(f"{name} must be a number, got {knobs[name]!r}.")
+    if knobs["min_cfg_coef"] > knobs["max_cfg_coef"]:
+        raise ValueError(
+            f"min_cfg_coef ({knobs['min_cfg_coef']}) must not exceed max_cfg_coef ({knobs['max_cfg_coef']}): "
+            "guidance is annealed from max_cfg_coef down to min_cfg_coef."
+        )
+    return MagnetDecodingSettings(
+        decoding_steps=[int(s) for s in steps],
+        span_arrangement=knobs["span_arrangement"],
+        span_scoring=knobs["span_scoring"],
+        max_cfg_coef=float(knobs["max_cfg_coef"]),
+        min_cfg_coef=float(knobs["min_cfg_coef"]),
+        anneal_temp=bool(knobs["anneal_temp"]),
+    )
+
+
+@dataclass
+class _StageContext:
+    """What every stage of one `generate()` call shares."""
+
+    conditions: torch.Tensor  # [B or 2B, L, D]; [cond; null] when use_cfg
+    use_cfg: bool
+    prompt: torch.Tensor | None  # [B, K, P]
+    sampling: SamplingSettings
+    knobs: MagnetDecodingSettings
+    generator: torch.Generator | None
+    bar: tqdm
+
+    @property
+    def prompt_frames(self) -> int:
+        return 0 if self.prompt is None else self.prompt.shape[-1]
+
+
+class MagnetGenerationMixin(GenerationMixin):
+    """`generate()` for MAGNeT: every frame of the window is decoded in parallel, codebook by codebook, by
+    iteratively re-masking the least confident spans. transformers' GenerationConfig precedence, audiocraft's
+    arithmetic and sampling (so converted checkpoints give audiocraft's tokens for the same seed)."""
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        input_values: torch.Tensor | None = None,
+        padding_mask: torch.Tensor | None = None,
+        generation_config: GenerationConfig | None = None,
+        generator: torch.Generator | None = None,
+        progress: bool = False,
+        **kwargs,
+    ):
+        """Generate audio from text (`input_ids`), an audio prompt (`input_values`), both or neither.
+
+        MAGNeT decodes a fixed window (`decoder.max_duration` seconds): by default the whole window
+        (`max_length` frames, prompt included), or `prompt + max_new_tokens` frames when `max_new_tokens` is
+        given. The audio prompt is kept as a frozen prefix. MAGNeT knobs (`decoding_steps`, `span_arrangement`,
+        `span_scoring`, `max_cfg_coef`, `min_cfg_coef`, `anneal_temp`) and `temperature`, `top_p`, `top_k`,
+        `do_sample` come from the generation config and can be overridden per call.
+
+        Returns the waveform `[batch, channels, samples]`, or with `return_dict_in_generate=True` an
+        `AudioGenerationOutput` with `.audio` and `.sequences` (codes `[batch, codebooks, frames]`).
+        """
+        check_generate_kwargs(kwargs)
+        config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
+        reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
+        knobs = resolve_magnet_settings(config, self.config.decoder.num_codebooks)
+        sampling = resolve_sampling(config)
+        inputs = prepare_generation_inputs(
+            self, input_ids, attention_mask, input_values, padding_mask, config.num_return_sequences or 1
+        )
+        num_frames = self._magnet_num_frames(config, inputs.prompt_frames, knobs.span_arrangement)
+        use_cfg = inputs.is_conditional
+        bar = tqdm(total=knobs.total_steps, disable=not progress, desc="MAGNeT decoding", unit="step")
+        context = _StageContext(
+            conditions=with_null_condition(self, inputs.conditions, use_cfg),
+            use_cfg=use_cfg,
+            prompt=inputs.prompt_codes,
+            sampling=sampling,
+            knobs=knobs,
+            generator=generator,
+            bar=bar,
+        )
+        codes = self._initial_codes(inputs.batch_size, num_frames, inputs.prompt_codes)
+        for stage, num_steps in enumerate(knobs.decoding_steps):
+            codes = self._generate_stage(codes, stage, num_steps, context)
+        bar.close()
+        return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate))
+
+    def _magnet_num_frames(self, config: GenerationConfig, prompt_frames: int, span_arrangement: str) -> int:
+        """Frames to decode (prompt included), checked against the window and the span length."""
+        window = self.config.max_frames
+        seconds = self.config.decoder.max_duration
+        if prompt_frames >= window:
+            raise ValueError(
+                f"the audio prompt ({prompt_frames} frames) must be shorter than MAGNeT's window ({window} frames "
+                f"= {seconds} s); shorten the prompt."
+            )
+        if config.max_new_tokens is not None:
+            num_frames = prompt_frames + config.max_new_tokens
+            asked = f"the prompt ({prompt_frames} frames) + max_new_tokens ({config.max_new_tokens})"
+        else:
+            num_frames = config.max_length if config.max_length is not None else window
+            asked = f"max_length ({num_frames})"
+        if num_frames > window:
+            raise ValueError(
+                f"{asked} asks for {num_frames} frames but MAGNeT decodes one fixed window of {window} frames "
+                f"({seconds} s); ask for at most {window - prompt_frames} new frames (long-form MAGNeT is not "
+                "supported)."
+            )
+        if num_frames <= prompt_frames:
+            raise ValueError(
+                f"{asked} leaves no frame to generate after the {prompt_frames}-frame prompt; ask for more frames."
+            )
+        span_len = self.config.decoder.span_len
+        if num_frames < span_len:
+            raise ValueError(f"generate at least one span ({span_len} frames), got {num_frames} frames.")
+        if (
+            span_len > 1
+            and span_arrangement == "nonoverlap"
+            and prompt_frames // span_len >= num_frames // span_len
+        ):
+            raise ValueError(
+                f"with span_arrangement='nonoverlap' the {num_frames} frames are cut into whole spans of {span_len} "
+                f"and the {prompt_frames}-frame prompt leaves none to generate; ask for more frames."
+            )
+        return num_frames
+
+    def _initial_codes(self, batch_size: int, num_frames: int, prompt: torch.Tensor | None) -> torch.Tensor:
+        """All positions masked, except the prompt copied in for every codebook."""
+        decoder_config = self.config.decoder
+        device = self.enc_to_dec_proj.weight.device
+        shape = (batch_size, decoder_config.num_codebooks, num_frames)
+        codes = torch.full(shape, decoder_config.special_token_id, dtype=torch.long, device=device)
+        if prompt is not None:
+            codes[..., : prompt.shape[-1]] = prompt
+        return codes
+
+    def _generate_stage(
+        self, codes: torch.Tensor, stage: int, num_steps: int, context: _StageContext
+    ) -> torch.Tensor:
+        """Decode codebook `stage` of `codes` `[B, K, T]` in `num_steps` iterations; returns (possibly trimmed) codes."""
+        decoder_config = self.config.decoder
+        mask_id, span_len = decoder_config.special_token_id, decoder_config.span_len
+        knobs = context.knobs
+        chunked = span_len > 1 and knobs.span_arrangement == "nonoverlap"
+        lps = span_len > 1 and knobs.span_arrangement == "stride1"
+        length = masking.trimmed_length(codes.shape[-1], span_len, knobs.span_arrangement)
+        codes = codes[..., :length]
+        batch_size, device, prompt_frames = codes.shape[0], codes.device, context.prompt_frames
+        stage_codes = torch.full((batch_size, 1, length), mask_id, dtype=torch.long, device=device)
+        scores = masking.initial_scores(batch_size, length, prompt_frames, span_len, chunked, device)
+        units_to_generate = (
+            length // span_len - prompt_frames // span_len if chunked else length - prompt_frames
+        )
+        band = masking.band_attention_mask(
+            stage, length, decoder_config.subcodes_context, self.decoder.dtype, device
+        )
+        for step in masking.cosine_schedule(num_steps, device):
+            num_masked = masking.num_to_mask(step.mask_p, units_to_generate)
+            if lps:
+                stage_codes[masking.stride1_mask(scores, num_masked, span_len)] = mask_id
+            elif chunked:
+                masked_chunks = masking.chunk_mask(scores, num_masked)
+                stage_codes[masking.expand_chunks(masked_chunks, span_len)] = mask_id
+            else:
+                stage_codes = stage_codes.masked_fill(masking.token_mask(scores, num_masked), mask_id)
+            if context.prompt is not None:
+                stage_codes[..., :prompt_frames] = context.prompt[:, stage : stage + 1]
+            codes[:, stage : stage + 1] = stage_codes
+
+            logits = self._stage_logits(codes, stage, band, step.mask_p, context)
+            temperature = masking.annealed_temperature(
+                context.sampling.temperature, step.steps_left, num_steps, knobs.anneal_temp
+            )
+            probs = torch.softmax(logits / temperature, dim=-1)
+            sampled = self._sample_tokens(logits, probs, context)
+            masked = stage_codes == mask_id
+            stage_codes = torch.where(masked, sampled[..., 0], stage_codes)
+            codes[:, stage : stage + 1] = stage_codes
+
+            sampled_probs = torch.gather(probs, 3, sampled)[..., 0]
+            if chunked:
+                new_scores = masking.chunk_scores(sampled_probs, span_len, knobs.span_scoring)
+                scores = masking.freeze_unmasked(new_scores, masked_chunks)
+            else:
+                scores = masking.freeze_unmasked(masking.token_scores(sampled_probs), masked)
+            context.bar.update(1)
+        return codes
+
+    def _stage_logits(
+        self,
+        codes: torch.Tensor,
+        stage: int,
+        band: torch.Tensor | None,
+        mask_p: torch.Tensor,
+        context: _StageContext,
+    ) -> torch.Tensor:
+        """Logits `[B, 1, T, V]` of codebook `stage`, guided with the annealed CFG scale."""
+        if context.use_cfg:
+            codes = torch.cat([codes, codes], dim=0)
+        logits, _ = self.decoder(codes, context.conditions, attention_mask=band)
+        logits = logits[:, stage : stage + 1].float()
+        if context.use_cfg:
+            knobs = context.knobs
+            logits = apply_cfg(
+                logits, masking.cfg_coefficient(mask_p, knobs.max_cfg_coef, knobs.min_cfg_coef)
+            )
+        return logits
+
+    @staticmethod
+    def _sample_tokens(logits: torch.Tensor, probs: torch.Tensor, context: _StageContext) -> torch.Tensor:
+        """One token for every position `[B, 1, T, 1]` (masked or not: audiocraft's RNG consumption).
+
+        Top-k filters `probs` in place, so the confidence scores then use the filtered probabilities, as in
+        audiocraft. Greedy decoding takes the argmax of the guided logits.
+        """
+        sampling = context.sampling
+        if sampling.do_sample and sampling.temperature > 0:
+            return sample_from_probs(probs, sampling.top_k, sampling.top_p, context.generator)
+        return torch.argmax(logits, dim=-1, keepdim=True)
