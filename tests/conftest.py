@@ -10,6 +10,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+# Tiny models gain nothing from intra-op threads; on a busy 2-core machine they make them much slower.
+torch.set_num_threads(1)
+
 import audiogen_hf  # noqa: E402,F401  (registers the Auto classes)
 from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor  # noqa: E402
 from audiogen_hf.tiny import (  # noqa: E402

@@ -109,7 +109,11 @@ def test_bad_generate_knobs(audiogen, processor, kwargs, match):
         (lambda p: p(text=["ok", 3]), TypeError, "strings"),
         (lambda p: p(text=None), ValueError, "pass text"),
         (lambda p: p(audio=np.zeros(0, dtype=np.float32), sampling_rate=16000), ValueError, "empty"),
-        (lambda p: p(audio=np.array([0.1, np.nan, 0.2] * 400), sampling_rate=16000), ValueError, "NaN or inf"),
+        (
+            lambda p: p(audio=np.array([0.1, np.nan, 0.2] * 400), sampling_rate=16000),
+            ValueError,
+            "NaN or inf",
+        ),
         (lambda p: p(audio=np.array([0.1, np.inf] * 600), sampling_rate=16000), ValueError, "NaN or inf"),
         (lambda p: p(audio=np.zeros(1600, dtype=np.float32)), ValueError, "sampling_rate"),
     ],
@@ -120,7 +124,9 @@ def test_bad_processor_inputs(processor, call, error, match):
 
 
 def test_audio_prompt_longer_than_window(audiogen, processor):
-    inputs = processor(text=["rain"], audio=np.random.randn(16000 * 2).astype(np.float32) * 0.1, sampling_rate=16000)
+    inputs = processor(
+        text=["rain"], audio=np.random.randn(16000 * 2).astype(np.float32) * 0.1, sampling_rate=16000
+    )
     with pytest.raises(ValueError, match="shorter than the model's window"):
         audiogen.generate(**inputs, max_new_tokens=5)
 
@@ -134,15 +140,13 @@ def test_nan_input_values_rejected_by_model(audiogen):
 
 def test_mismatched_sub_configs():
     with pytest.raises(ValueError, match="codebook_size"):
-        tiny_audiogen_config(codebook_size=64, vocab_size=128).__class__(
-            text_encoder=dict(model_type="t5", d_model=24, d_kv=8, d_ff=32, num_layers=1, num_heads=2),
-            audio_encoder=dict(model_type="encodec", **tiny_codec_config(64)),
-            decoder=dict(vocab_size=32, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, ffn_dim=64),
-        )
+        tiny_audiogen_config(codebook_size=64, vocab_size=32)
     with pytest.raises(ValueError, match="codebooks"):
         AudioGenConfig(
             audio_encoder=dict(model_type="encodec", **tiny_codec_config(64, target_bandwidths=[0.6])),
-            decoder=dict(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, ffn_dim=64),
+            decoder=dict(
+                vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, ffn_dim=64
+            ),
         )
     with pytest.raises(ValueError, match="divisible"):
         AudioGenConfig(decoder=dict(hidden_size=30, num_attention_heads=4))

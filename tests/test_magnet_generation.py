@@ -18,7 +18,7 @@ from audiogen_hf import (
     MagnetForConditionalGeneration,
 )
 from audiogen_hf import magnet_masking as masking
-from audiogen_hf.tiny import spread_codebooks, tiny_codec_config
+from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 
 CODEBOOK_SIZE = 64
 FRAMES_PER_SECOND = 50
@@ -26,45 +26,13 @@ HOP = 16000 // FRAMES_PER_SECOND
 FAST_STEPS = [3, 2, 2, 1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny models gain nothing from intra-op threads, and a busy 2-core box makes them much slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_magnet_config(text_vocab_size: int, max_duration: float = 1.0, **decoder) -> MagnetConfig:
-    decoder_config = dict(
-        vocab_size=CODEBOOK_SIZE,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        ffn_dim=64,
-        max_duration=max_duration,
-    )
-    decoder_config.update(decoder)
-    return MagnetConfig(
-        text_encoder=dict(
-            model_type="t5",
-            vocab_size=text_vocab_size,
-            d_model=24,
-            d_kv=8,
-            d_ff=32,
-            num_layers=1,
-            num_heads=2,
-        ),
-        audio_encoder=dict(model_type="encodec", **tiny_codec_config(CODEBOOK_SIZE)),
-        decoder=decoder_config,
-    )
-
-
 def build_model(
     tokenizer, max_duration: float = 1.0, seed: int = 0, **decoder
 ) -> MagnetForConditionalGeneration:
     torch.manual_seed(seed)
-    model = MagnetForConditionalGeneration(tiny_magnet_config(len(tokenizer), max_duration, **decoder)).eval()
+    model = MagnetForConditionalGeneration(
+        tiny_magnet_config(len(tokenizer), CODEBOOK_SIZE, max_duration, **decoder)
+    ).eval()
     spread_codebooks(model, seed)
     return model
 

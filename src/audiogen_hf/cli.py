@@ -14,7 +14,9 @@ TINY_RANDOM = "tiny-random"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="audiogen-hf", description="Text-to-audio with AudioGen and MAGNeT.")
+    parser = argparse.ArgumentParser(
+        prog="audiogen-hf", description="Text-to-audio with AudioGen and MAGNeT."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate audio from one or more text prompts")
     gen.add_argument("prompts", nargs="+", help="text prompts; one output file per prompt")
@@ -26,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--duration", type=float, default=None, help="seconds of new audio (default: model's)")
     gen.add_argument("-o", "--output", default="out.wav", help="output .wav; several prompts get _0, _1, ...")
-    gen.add_argument("--audio-prompt", default=None, help="audio file to continue (AudioGen) or prefix (MAGNeT)")
+    gen.add_argument(
+        "--audio-prompt", default=None, help="audio file to continue (AudioGen) or prefix (MAGNeT)"
+    )
     gen.add_argument("--seed", type=int, default=None, help="seed for reproducible sampling")
     gen.add_argument("--guidance-scale", type=float, default=None, help="classifier-free guidance (AudioGen)")
     gen.add_argument("--temperature", type=float, default=None)

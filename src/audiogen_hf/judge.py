@@ -21,7 +21,11 @@ import numpy as np
 ATTRIBUTES = ("pitch", "direction", "noise", "pulse", "loudness", "silence")
 
 # The sound world's ranges; the judge's decision boundaries sit between them (geometric means for pitch).
-BANDS: dict[str, tuple[float, float]] = {"low": (200.0, 300.0), "middle": (600.0, 900.0), "high": (2000.0, 3000.0)}
+BANDS: dict[str, tuple[float, float]] = {
+    "low": (200.0, 300.0),
+    "middle": (600.0, 900.0),
+    "high": (2000.0, 3000.0),
+}
 PULSE_RATES: dict[str, tuple[float, float]] = {"slow": (1.8, 2.4), "fast": (7.0, 9.0)}
 LEVELS_DB: dict[str, float] = {"quiet": -34.0, "normal": -22.0, "loud": -12.0}
 NOISE_COLOURS = ("white", "pink", "brown")
@@ -34,7 +38,7 @@ SILENCE_DB = -50.0  # short-frame RMS below this is silent
 TRAILING_SILENCE_S = 0.4  # "then silence": at least this much silence at the end
 STEADY_OCTAVES_PER_S = 0.5
 TONAL_PROMINENCE_DB = 15.0
-NOISE_FLOOR_SHARE_DB = -20.0  # broadband floor energy vs total above this: noise is present
+NOISE_FLOOR_SHARE_DB = -16.0  # broadband (peak-free) energy vs total above this: noise is present
 
 # Canonical prompts for `run_judge`: every attribute value at least once.
 JUDGE_PROMPTS = (
@@ -97,14 +101,16 @@ def _block_floor(rows: np.ndarray, block: int) -> np.ndarray:
     return np.stack([np.interp(grid, centres, m) for m in medians])
 
 
-def _without_peaks(power: np.ndarray, spec_db: np.ndarray, floor_db: np.ndarray, skirt: int = 3) -> np.ndarray:
-    """The power spectrum with narrow peaks (10 dB over the floor, plus `skirt` bins each side) replaced by
-    the floor: what is left is the broadband (noise) part. A peak must clear the floor on both sides (the
+def _without_peaks(
+    power: np.ndarray, spec_db: np.ndarray, floor_db: np.ndarray, where: np.ndarray, skirt: int = 3
+) -> np.ndarray:
+    """The power spectrum with narrow peaks (in bins `where`, 10 dB over the floor, plus `skirt` bins each
+    side) replaced by the floor: what is left is the broadband (noise) part. A peak must clear the floor on both sides (the
     floor 8 bins away too), so the steep low end of brown noise is kept, not mistaken for a peak."""
     reference = floor_db.copy()
     reference[:, 8:] = np.maximum(reference[:, 8:], floor_db[:, :-8])
     reference[:, :-8] = np.maximum(reference[:, :-8], floor_db[:, 8:])
-    peaks = spec_db > reference + 10.0
+    peaks = (spec_db > reference + 10.0) & where
     grown = peaks.copy()
     for shift in range(1, skirt + 1):
         grown[:, shift:] |= peaks[:, :-shift]
@@ -129,7 +135,9 @@ def _as_mono(audio, sampling_rate: int) -> np.ndarray:
     if x.ndim == 2:
         x = x.mean(axis=0) if x.shape[0] <= 2 else x.mean(axis=1)
     if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"audio must be a non-empty mono or [channels, samples] array, got shape {np.shape(audio)}")
+        raise ValueError(
+            f"audio must be a non-empty mono or [channels, samples] array, got shape {np.shape(audio)}"
+        )
     if sampling_rate < 8000:
         raise ValueError(f"sampling_rate must be >= 8000 Hz to judge pitch bands, got {sampling_rate}")
     if not np.isfinite(x).all():
@@ -203,7 +211,7 @@ def _spectral(x: np.ndarray, sr: int, out: dict) -> tuple[str | None, str | None
             pitch, direction = None, "rising" if slope > 0 else "falling"
         else:
             direction = "steady"
-    noise_power = _without_peaks(power, spec_db, floor_db).mean(axis=0)
+    noise_power = _without_peaks(power, spec_db, floor_db, band).mean(axis=0)
     audible = freqs >= 20
     share = float(_db(noise_power[audible].sum() * power.shape[0] / power[:, audible].sum()))
     out["noise_floor_share_db"] = share
@@ -226,7 +234,9 @@ def analyze(audio, sampling_rate: int) -> Analysis:
     attributes.update(silence=silence, loudness=loudness)
     if silence != "all":
         pitch, direction, noise = _spectral(x, sampling_rate, measurements)
-        attributes.update(pitch=pitch, direction=direction, noise=noise, pulse=_pulse(x, sampling_rate, measurements))
+        attributes.update(
+            pitch=pitch, direction=direction, noise=noise, pulse=_pulse(x, sampling_rate, measurements)
+        )
     return Analysis(attributes, measurements)
 
 
@@ -402,7 +412,9 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
 def main_judge(args: argparse.Namespace) -> int:
     try:
-        reports = run_judge(args.models, args.clips_per_template, args.seed, duration=args.duration, device=args.device)
+        reports = run_judge(
+            args.models, args.clips_per_template, args.seed, duration=args.duration, device=args.device
+        )
     except ValueError as error:
         raise SystemExit(f"error: {error}") from error
     if args.json:

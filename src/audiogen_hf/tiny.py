@@ -35,10 +35,14 @@ def tiny_codec_config(codebook_size: int = 64, **overrides) -> dict:
     return config
 
 
-def tiny_audiogen_config(
-    vocab_size: int = 128, codebook_size: int = 64, max_duration: float = 1.0, **decoder
+def tiny_config(
+    config_class=None,
+    text_vocab_size: int = 128,
+    codebook_size: int = 64,
+    max_duration: float = 1.0,
+    **decoder,
 ):
-    """Composite config dict pieces for a tiny AudioGen (T5 width 24, decoder width 32)."""
+    """A tiny composite config (T5 width 24, decoder width 32) of `config_class` (AudioGen by default)."""
     from .configuration_audiogen import AudioGenConfig
 
     decoder_config = dict(
@@ -50,10 +54,10 @@ def tiny_audiogen_config(
         max_duration=max_duration,
     )
     decoder_config.update(decoder)
-    return AudioGenConfig(
+    return (config_class or AudioGenConfig)(
         text_encoder=dict(
             model_type="t5",
-            vocab_size=vocab_size,
+            vocab_size=text_vocab_size,
             d_model=24,
             d_kv=8,
             d_ff=32,
@@ -63,6 +67,20 @@ def tiny_audiogen_config(
         audio_encoder=dict(model_type="encodec", **tiny_codec_config(codebook_size)),
         decoder=decoder_config,
     )
+
+
+def tiny_audiogen_config(
+    text_vocab_size: int = 128, codebook_size: int = 64, max_duration: float = 1.0, **decoder
+):
+    return tiny_config(None, text_vocab_size, codebook_size, max_duration, **decoder)
+
+
+def tiny_magnet_config(
+    text_vocab_size: int = 128, codebook_size: int = 64, max_duration: float = 1.0, **decoder
+):
+    from .configuration_magnet import MagnetConfig
+
+    return tiny_config(MagnetConfig, text_vocab_size, codebook_size, max_duration, **decoder)
 
 
 def tiny_feature_extractor(sampling_rate: int = 16000) -> EncodecFeatureExtractor:
