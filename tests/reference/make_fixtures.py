@@ -357,6 +357,28 @@ def audiogen_refs(cm, lm, sample_rate: int, seed: int) -> dict:
 
 
 @torch.no_grad()
+@torch.no_grad()
+def training_refs(lm, seed: int) -> dict:
+    """AudioGen's training objective: `compute_predictions` + the solver's per-codebook cross-entropy."""
+    from audiocraft.solvers.musicgen import MusicGenSolver
+
+    g = torch.Generator().manual_seed(seed)
+    texts = ["a dog barks", None, "heavy rain falls on a tin roof with distant thunder"]
+    codes = torch.randint(0, CARD, (len(texts), N_Q, 30), generator=g)
+    conds = [ConditioningAttributes(text={"description": t}) for t in texts]
+    out = lm.compute_predictions(codes, conds)
+    ce, _ = MusicGenSolver._compute_cross_entropy(None, out.logits, codes, out.mask)
+    return {
+        "train_texts": texts,
+        "train_codes": codes,
+        "train_logits": out.logits.clone(),
+        "train_mask": out.mask.clone(),
+        "train_ce": ce.clone(),
+        "train_calls": "lm.compute_predictions(train_codes, conds(train_texts)); "
+        "MusicGenSolver._compute_cross_entropy(logits, train_codes, mask)",
+    }
+
+
 def magnet_refs(cm, lm) -> dict:
     model = MAGNeT(name="tiny-magnet", compression_model=cm, lm=lm)
     assert model.duration == 1
@@ -447,6 +469,7 @@ def make_family(name: str, fam: dict, seed: int):
         ref.update(magnet_refs(cm, lm))
     else:
         ref.update(audiogen_refs(cm, lm, int(cm.sample_rate), seed + 500))
+        ref.update(training_refs(lm, seed + 600))
 
     torch.save(ref, out_dir / "reference.pt")
     # self-check: loadable without pickle of arbitrary objects
