@@ -26,17 +26,25 @@ class ModelArguments:
             "'tiny' to build a tiny random model from scratch (tests and smoke runs)."
         },
     )
-    model_type: Literal["audiogen", "magnet"] = field(
-        default="audiogen",
-        metadata={"help": "Family of a 'tiny' model; for a saved model it must match the saved config."},
+    model_type: str | None = field(
+        default=None,
+        metadata={
+            "help": "'audiogen' or 'magnet': the family of a 'tiny' model (default audiogen). For a saved model it "
+            "is read from its config; if given, it must match."
+        },
     )
     cfg_dropout: float = field(
         default=0.1,
-        metadata={"help": "Probability that a whole batch loses its text condition (audiocraft: 0.1; music "
-        "MAGNeT 0.3). Needed for classifier-free guidance at inference."},
+        metadata={
+            "help": "Probability that a whole batch loses its text condition (audiocraft: 0.1; music "
+            "MAGNeT 0.3). Needed for classifier-free guidance at inference."
+        },
     )
-    span_len: int = field(
-        default=3, metadata={"help": "MAGNeT atomic span length in frames (audiocraft: 3 = 60 ms)."}
+    span_len: int | None = field(
+        default=None,
+        metadata={
+            "help": "MAGNeT atomic span length in frames; default: the model config's (audiocraft: 3 = 60 ms)."
+        },
     )
     gradient_checkpointing: bool = field(
         default=False, metadata={"help": "Recompute decoder activations in backward to save memory."}
@@ -61,25 +69,33 @@ class DataArguments:
     )
     metadata_file: str | None = field(
         default=None,
-        metadata={"help": "CSV or JSONL with `file_name` (relative to `audio_folder`) and `caption_column`; "
-        "default `<audio_folder>/metadata.jsonl` or `metadata.csv`."},
+        metadata={
+            "help": "CSV or JSONL with `file_name` (relative to `audio_folder`) and `caption_column`; "
+            "default `<audio_folder>/metadata.jsonl` or `metadata.csv`."
+        },
     )
     manifest: str | None = field(
         default=None,
-        metadata={"help": "audiocraft manifest `data.jsonl[.gz]` (path, duration, sample_rate, ...); captions "
-        "come from the sibling `<audio>.json` `description` field."},
+        metadata={
+            "help": "audiocraft manifest `data.jsonl[.gz]` (path, duration, sample_rate, ...); captions "
+            "come from the sibling `<audio>.json` `description` field."
+        },
     )
     synthetic_examples: int = field(
         default=0,
-        metadata={"help": "If > 0, write a toy dataset of that many tones/noises with captions into "
-        "`<output_dir>/synthetic_data` and train on it (smoke runs, tests)."},
+        metadata={
+            "help": "If > 0, write a toy dataset of that many tones/noises with captions into "
+            "`<output_dir>/synthetic_data` and train on it (smoke runs, tests)."
+        },
     )
     audio_column: str = field(default="audio", metadata={"help": "Audio column of a `datasets` dataset."})
     caption_column: str = field(default="caption", metadata={"help": "Caption column (text descriptions)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep only the first N examples."})
     segment_seconds: float = field(
         default=10.0,
-        metadata={"help": "Training clip length; longer files are randomly cropped, shorter ones zero-padded."},
+        metadata={
+            "help": "Training clip length; longer files are randomly cropped, shorter ones zero-padded."
+        },
     )
     max_clip_seconds: float = field(
         default=30.0,
@@ -87,8 +103,10 @@ class DataArguments:
     )
     pre_encode: bool = field(
         default=True,
-        metadata={"help": "Encode the dataset to codec codes once (a cache) so training never runs the codec. "
-        "Ignored when mixing is on (mixed batches are encoded on the fly)."},
+        metadata={
+            "help": "Encode the dataset to codec codes once (a cache) so training never runs the codec. "
+            "Ignored when mixing is on (mixed batches are encoded on the fly)."
+        },
     )
     encode_cache_dir: str | None = field(
         default=None, metadata={"help": "Where the codes cache lives; default `<output_dir>/codes_cache`."}
@@ -101,8 +119,10 @@ class DataArguments:
     )
     mix_p: float = field(
         default=0.5,
-        metadata={"help": "Fraction of loaded clips kept per batch; with mixing on, each process loads "
-        "batch_size / mix_p clips and keeps batch_size (audiocraft: 256 loaded, 128 trained)."},
+        metadata={
+            "help": "Fraction of loaded clips kept per batch; with mixing on, each process loads "
+            "batch_size / mix_p clips and keeps batch_size (audiocraft: 256 loaded, 128 trained)."
+        },
     )
     mix_snr_low: int = field(default=-5, metadata={"help": "Lowest mixing SNR in dB (inclusive)."})
     mix_snr_high: int = field(default=5, metadata={"help": "Highest mixing SNR in dB (exclusive)."})
@@ -115,27 +135,42 @@ class TrainArguments:
     """How to optimise, checkpoint and log."""
 
     output_dir: str = field(default="runs/smoke", metadata={"help": "Checkpoints, logs and the final model."})
-    seed: int = field(default=42, metadata={"help": "Seeds the model init, data order and every random draw."})
+    seed: int = field(
+        default=42, metadata={"help": "Seeds the model init, data order and every random draw."}
+    )
     max_steps: int = field(default=100, metadata={"help": "Number of optimizer updates."})
-    per_device_train_batch_size: int = field(default=8, metadata={"help": "Clips per process per micro-batch."})
+    per_device_train_batch_size: int = field(
+        default=8, metadata={"help": "Clips per process per micro-batch."}
+    )
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per update."})
-    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate (audiocraft AudioGen: 5e-4)."})
-    weight_decay: float = field(default=0.1, metadata={"help": "AdamW weight decay on all trainable weights."})
+    learning_rate: float = field(
+        default=5e-4, metadata={"help": "Peak learning rate (audiocraft AudioGen: 5e-4)."}
+    )
+    weight_decay: float = field(
+        default=0.1, metadata={"help": "AdamW weight decay on all trainable weights."}
+    )
     adam_beta1: float = field(default=0.9, metadata={"help": "AdamW beta1."})
     adam_beta2: float = field(default=0.95, metadata={"help": "AdamW beta2."})
     adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon."})
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm (0 = no clipping)."})
     lr_scheduler: Literal["inverse_sqrt", "cosine", "constant"] = field(
-        default="inverse_sqrt", metadata={"help": "Schedule after warm-up (AudioGen: inverse_sqrt; MAGNeT: cosine)."}
+        default="inverse_sqrt",
+        metadata={"help": "Schedule after warm-up (AudioGen: inverse_sqrt; MAGNeT: cosine)."},
     )
-    warmup_steps: int = field(default=0, metadata={"help": "Linear warm-up from 0 (audiocraft: 3000 / 4000)."})
+    warmup_steps: int = field(
+        default=0, metadata={"help": "Linear warm-up from 0 (audiocraft: 3000 / 4000)."}
+    )
     min_lr_ratio: float = field(default=0.0, metadata={"help": "Cosine floor as a fraction of the peak lr."})
     mixed_precision: Literal["no", "fp16", "bf16"] = field(
         default="no", metadata={"help": "Autocast precision (overrides the accelerate config when not 'no')."}
     )
-    use_ema: bool = field(default=False, metadata={"help": "Keep an EMA of the weights and save it at the end."})
+    use_ema: bool = field(
+        default=False, metadata={"help": "Keep an EMA of the weights and save it at the end."}
+    )
     ema_decay: float = field(default=0.99, metadata={"help": "EMA decay (audiocraft: 0.99)."})
-    ema_update_every: int = field(default=10, metadata={"help": "Update the EMA every N updates (audiocraft: 10)."})
+    ema_update_every: int = field(
+        default=10, metadata={"help": "Update the EMA every N updates (audiocraft: 10)."}
+    )
     save_steps: int = field(default=500, metadata={"help": "Save a resumable checkpoint every N updates."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Keep only the newest N checkpoints."})
     resume: bool = field(
@@ -143,9 +178,12 @@ class TrainArguments:
     )
     logging_steps: int = field(default=10, metadata={"help": "Log loss, lr, grad norm and tokens/s every N."})
     report_to: str = field(default="tensorboard", metadata={"help": "Accelerate tracker(s), or 'none'."})
-    eval_steps: int = field(default=0, metadata={"help": "Generate `eval_prompts` every N updates (0 = end only)."})
+    eval_steps: int = field(
+        default=0, metadata={"help": "Generate `eval_prompts` every N updates (0 = end only)."}
+    )
     eval_prompts: list[str] = field(
-        default_factory=list, metadata={"help": "Prompts whose generated audio is logged (empty = no samples)."}
+        default_factory=list,
+        metadata={"help": "Prompts whose generated audio is logged (empty = no samples)."},
     )
     eval_max_new_tokens: int = field(default=50, metadata={"help": "Frames generated per eval prompt."})
     push_to_hub: str | None = field(
@@ -183,7 +221,9 @@ def load_yaml_config(path: str) -> dict:
     """A flat mapping of known field names; unknown keys are an error (a typo would silently do nothing)."""
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist; pass --config training/configs/<name>.yaml.")
+        raise FileNotFoundError(
+            f"config file {path} does not exist; pass --config training/configs/<name>.yaml."
+        )
     values = yaml.safe_load(file.read_text()) or {}
     if not isinstance(values, dict):
         raise ValueError(f"{path} must be a mapping of `field: value` pairs, got {type(values).__name__}.")

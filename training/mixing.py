@@ -27,7 +27,9 @@ def normalize_level(audio: torch.Tensor, target_level: float = -25) -> torch.Ten
     return audio * (10 ** (target_level / 20) / (rms(audio) + EPS))[:, None]
 
 
-def mix_pair(src: torch.Tensor, dst: torch.Tensor, min_overlap: float, generator: torch.Generator) -> torch.Tensor:
+def mix_pair(
+    src: torch.Tensor, dst: torch.Tensor, min_overlap: float, generator: torch.Generator
+) -> torch.Tensor:
     """Add `dst` into `src` at a random offset such that at least `min_overlap` of `src` overlaps it."""
     start = _randint(0, int(src.shape[1] * (1 - min_overlap)) + 1, generator)
     remainder = src.shape[1] - start

@@ -61,7 +61,9 @@ def span_mask(
     return mask
 
 
-def magnet_masked_inputs(codes: torch.Tensor, stage: int, stage_mask: torch.Tensor, mask_id: int) -> torch.Tensor:
+def magnet_masked_inputs(
+    codes: torch.Tensor, stage: int, stage_mask: torch.Tensor, mask_id: int
+) -> torch.Tensor:
     """Decoder inputs for training stage `stage`: codebooks below it kept, the stage masked where `stage_mask`
     (`[B, T]`) is True, and codebooks above it fully masked (they are unknown when this stage is decoded)."""
     batch, num_codebooks, num_frames = codes.shape
@@ -118,7 +120,9 @@ def compute_loss(
     """One training loss for either family. `batch` holds `input_ids`, `attention_mask` and `labels`
     (codes `[B, K, T]`); `masking` is set for MAGNeT and None for AudioGen."""
     if masking is None:
-        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+        return model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+        ).loss
     mask_id = _unwrap(model).config.decoder.vocab_size
     decoder_input_ids, stage = masking(batch["labels"], mask_id, generator)
     return model(
