@@ -74,10 +74,6 @@ class AudioGenDecoderConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         if self.delays is None:
             self.delays = list(range(self.num_codebooks)) if self.is_causal else [0] * self.num_codebooks
-        if self.pad_token_id is None:
-            self.pad_token_id = self.vocab_size
-        if self.bos_token_id is None:
-            self.bos_token_id = self.vocab_size
         super().__post_init__(**kwargs)
         self._check_decoder()
 
@@ -101,10 +97,6 @@ class AudioGenDecoderConfig(PreTrainedConfig):
             raise ValueError(f"hidden_size must be even for sinusoidal positions, got {self.hidden_size}.")
         if self.max_duration <= 0:
             raise ValueError(f"max_duration must be > 0 seconds, got {self.max_duration}.")
-
-    def validate_token_ids(self):
-        # The special id equals vocab_size on purpose (the embeddings have vocab_size + 1 rows).
-        return
 
 
 class AudioGenConfig(PreTrainedConfig):
@@ -149,10 +141,6 @@ class AudioGenConfig(PreTrainedConfig):
     def max_frames(self) -> int:
         """The decoder's window in frames (audiocraft: `int(segment_duration * frame_rate)`)."""
         return int(self.decoder.max_duration * self.frame_rate)
-
-    def validate_token_ids(self):
-        # The decoder's special id equals its vocab_size on purpose (see AudioGenDecoderConfig).
-        return
 
     def _check_sub_configs(self) -> None:
         codec, dec = self.audio_encoder, self.decoder
