@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from transformers import AutoConfig, PreTrainedConfig
-from transformers.configuration_utils import SubConfigSpec
+from transformers import PreTrainedConfig
 
 from .configuration_audiogen import (
-    ENCODEC_16KHZ_DEFAULTS,
-    T5_LARGE_DEFAULTS,
     AudioGenConfig,
     AudioGenDecoderConfig,
 )
@@ -51,15 +48,7 @@ class MagnetConfig(AudioGenConfig):
 
     model_type: ClassVar[str] = "magnet"
     decoder_config_class: ClassVar[type] = MagnetDecoderConfig
-    sub_configs_defaults = {
-        "text_encoder": SubConfigSpec(
-            config_class=AutoConfig, model_type="t5", init_kwargs=T5_LARGE_DEFAULTS
-        ),
-        "audio_encoder": SubConfigSpec(
-            config_class=AutoConfig, model_type="encodec", init_kwargs=ENCODEC_16KHZ_DEFAULTS
-        ),
-        "decoder": MagnetDecoderConfig,
-    }
+    sub_configs_defaults = {**AudioGenConfig.sub_configs_defaults, "decoder": MagnetDecoderConfig}
 
     def __post_init__(self, **kwargs):
         if isinstance(self.decoder, PreTrainedConfig) and not isinstance(self.decoder, MagnetDecoderConfig):
