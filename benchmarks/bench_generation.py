@@ -64,7 +64,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (1 avoids oversubscription)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     frames = args.seconds * 50
     input_ids = torch.ones(args.batch, 4, dtype=torch.long, device=args.device)
@@ -78,7 +83,10 @@ def main() -> None:
         nar_fast = timed(lambda: magnet.generate(**common, decoding_steps=[10, 5, 5, 5]), args.repeats)
 
     audio = args.seconds * args.batch
-    print(f"decoder {args.hidden}x{args.layers}, {args.seconds} s x batch {args.batch}, device {args.device}")
+    print(
+        f"decoder {args.hidden}x{args.layers}, {args.seconds} s x batch {args.batch}, device {args.device}, "
+        f"{torch.get_num_threads()} threads"
+    )
     print(f"{'method':38s} {'s/call':>8s} {'audio s/s':>10s} {'vs AudioGen':>12s}")
     for name, seconds in (
         ("AudioGen (AR, cache, CFG 3)", ar),
