@@ -1,0 +1,103 @@
+"""The DSP judge recognises what the sound world made, rejects wrong captions and scores models."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from audiogen_hf.judge import (
+    ATTRIBUTES,
+    add_judge_arguments,
+    analyze,
+    judge_clip,
+    requested_attributes,
+    run_judge,
+    summarize,
+)
+from training.sound_world import KIND_WEIGHTS, generate_clips
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return list(generate_clips(40, seed=7, kinds=list(KIND_WEIGHTS)))
+
+
+def test_judge_recognises_the_sound_world(clips):
+    correct = {a: [] for a in ATTRIBUTES}
+    for clip in clips:
+        heard = analyze(clip.audio, clip.sampling_rate).attributes
+        for attribute in ATTRIBUTES:
+            correct[attribute].append(heard[attribute] == clip.labels[attribute])
+    accuracy = {a: float(np.mean(v)) for a, v in correct.items()}
+    assert min(accuracy.values()) >= 0.95, accuracy
+
+
+def test_true_captions_pass(clips):
+    verdicts = [judge_clip(c.audio, c.sampling_rate, caption) for c in clips for caption in c.captions[:2]]
+    summary = summarize(verdicts)
+    assert summary["overall"] >= 0.95, [v for v in verdicts if not v.passed][:3]
+
+
+@pytest.mark.parametrize(
+    ("kind", "index", "wrong"),
+    [
+        ("tone", 0, "a {other} tone"),
+        ("noise", 0, "a high tone"),
+        ("pulses", 0, "{other_rate} beeps"),
+        ("chirp", 0, "a {other_direction} chirp"),
+        ("silence", 0, "white noise"),
+        ("tone", 0, "a high beep then silence"),
+        ("beep_silence", 0, "silence"),
+    ],
+)
+def test_wrong_captions_fail(kind, index, wrong):
+    clip = next(generate_clips(1, seed=index, kinds=[kind]))
+    labels = clip.labels
+    other = {"low": "high", "middle": "low", "high": "low"}.get(labels["pitch"] or "", "low")
+    other_rate = "fast" if labels["pulse"] == "slow" else "slow"
+    other_direction = "falling" if labels["direction"] == "rising" else "rising"
+    caption = wrong.format(other=other, other_rate=other_rate, other_direction=other_direction)
+    assert not judge_clip(clip.audio, clip.sampling_rate, caption).passed, caption
+
+
+def test_loudness_is_judged():
+    tone = next(c for c in generate_clips(30, seed=0, kinds=["tone"]) if c.labels["loudness"] == "quiet")
+    assert judge_clip(tone.audio, 16000, "a quiet " + tone.labels["pitch"] + " tone").passed
+    assert not judge_clip(tone.audio, 16000, "a loud " + tone.labels["pitch"] + " tone").passed
+
+
+def test_caption_parsing_and_bad_inputs():
+    assert requested_attributes("a quiet high beep then silence") == {
+        "silence": "after",
+        "pitch": "high",
+        "loudness": "quiet",
+    }
+    assert requested_attributes("fast low beeps") == {"silence": "none", "pitch": "low", "pulse": "fast"}
+    assert requested_attributes("silence") == {"silence": "all"}
+    with pytest.raises(ValueError, match="names nothing"):
+        requested_attributes("a dog barks")
+    with pytest.raises(ValueError, match="non-empty"):
+        analyze(np.zeros(0), 16000)
+    with pytest.raises(ValueError, match="NaN"):
+        analyze(np.full(1600, np.nan), 16000)
+
+
+def test_run_judge_scores_a_model_end_to_end():
+    lines = []
+    reports = run_judge(
+        ["tiny-random"],
+        clips_per_template=1,
+        prompts=["a high tone", "silence"],
+        duration=0.5,
+        print_fn=lines.append,
+    )
+    (report,) = reports
+    assert report["clips"] == 2 and 0.0 <= report["overall"] <= 1.0
+    assert report["audio_seconds_per_second"] > 0 and "silence" in report["per_attribute"]
+    assert "overall" in lines[0] and "tiny-random" in lines[0]
+    args = add_judge_arguments(argparse.ArgumentParser()).parse_args(
+        ["m1", "m2", "--clips-per-template", "2"]
+    )
+    assert args.models == ["m1", "m2"] and args.clips_per_template == 2
