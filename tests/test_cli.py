@@ -7,7 +7,16 @@ from audiogen_hf.cli import main
 
 def test_generate_two_prompts_from_saved_model(tmp_path, saved_audiogen):
     out = tmp_path / "clips" / "out.wav"
-    common = ["generate", "a dog barks", "rain", "--model", str(saved_audiogen), "--duration", "0.2", "--no-progress"]
+    common = [
+        "generate",
+        "a dog barks",
+        "rain",
+        "--model",
+        str(saved_audiogen),
+        "--duration",
+        "0.2",
+        "--no-progress",
+    ]
     assert main(common + ["-o", str(out), "--seed", "1"]) == 0
     first, rate = soundfile.read(tmp_path / "clips" / "out_0.wav")
     assert rate == 16000 and first.shape == (10 * 320,)
@@ -21,14 +30,45 @@ def test_continuation_from_audio_file(tmp_path, saved_audiogen):
     prompt = tmp_path / "prompt.wav"
     soundfile.write(prompt, [0.1, -0.1] * 1600, 16000)
     out = tmp_path / "cont.wav"
-    assert main(["generate", "rain", "--model", str(saved_audiogen), "--duration", "0.1", "--greedy",
-                 "--audio-prompt", str(prompt), "-o", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "rain",
+                "--model",
+                str(saved_audiogen),
+                "--duration",
+                "0.1",
+                "--greedy",
+                "--audio-prompt",
+                str(prompt),
+                "-o",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert soundfile.read(out)[0].shape == ((10 + 5) * 320,)
 
 
 def test_bad_arguments(tmp_path, saved_audiogen, capsys):
-    assert main(["generate", "rain", "--model", str(saved_audiogen), "--top-p", "2", "-o",
-                 str(tmp_path / "x.wav"), "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "generate",
+                "rain",
+                "--model",
+                str(saved_audiogen),
+                "--top-p",
+                "2",
+                "-o",
+                str(tmp_path / "x.wav"),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "top_p" in capsys.readouterr().err
     try:
         main(["generate", "rain", "--model", str(saved_audiogen), "-o", str(tmp_path / "x.mp3")])
@@ -36,3 +76,28 @@ def test_bad_arguments(tmp_path, saved_audiogen, capsys):
         assert ".wav" in str(exit_)
     else:
         raise AssertionError("a non-wav output must be refused")
+
+
+def test_judge_command_scores_a_model(tmp_path, saved_audiogen, capsys):
+    report = tmp_path / "judge.json"
+    assert (
+        main(
+            [
+                "judge",
+                str(saved_audiogen),
+                "--clips-per-template",
+                "1",
+                "--duration",
+                "0.3",
+                "--json",
+                str(report),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "overall" in printed.lower()
+    import json
+
+    data = json.loads(report.read_text())
+    assert 0.0 <= data[0]["overall"] <= 1.0 and data[0]["audio_seconds_per_second"] > 0
