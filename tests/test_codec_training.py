@@ -31,6 +31,7 @@ def tiny_config(tmp_path, **overrides) -> CodecTrainingConfig:
         warmup_steps=2,
         kmeans_init_clips=4,
         kmeans_iterations=2,
+        vq_warmup_steps=6,  # both phases: plain autoencoder, then k-means-initialised residual VQ
         stft_resolutions=[[128, 32], [256, 64]],
         log_every=100,
         threads=1,
@@ -48,6 +49,9 @@ def test_training_lowers_the_loss_and_saves_a_loadable_codec(tmp_path):
     # the saved model's own encode/decode reproduces the trainer's numbers
     assert abs(report["eval"]["si_snr_db"] - report["roundtrip"]["si_snr_db"]) < 0.05
     assert abs(report["eval"]["spectral_distance_db"] - report["roundtrip"]["spectral_distance_db"]) < 0.05
+    assert [h["vq"] for h in history] == [False] * 6 + [True] * 6
+    assert set(report["judge_agreement"]) == {"pitch", "direction", "noise", "pulse", "loudness", "silence"}
+    assert all(0.0 <= v <= 1.0 for v in report["judge_agreement"].values())
 
     codec = EncodecModel.from_pretrained(tmp_path / "codec").eval()
     audio = torch.randn(1, 1, 3200) * 0.1
@@ -59,6 +63,20 @@ def test_training_lowers_the_loss_and_saves_a_loadable_codec(tmp_path):
         _, codes, _, _ = residual_vq(codec, codec.encoder(audio))
         assert torch.equal(codes.transpose(0, 1), encoded.audio_codes[0])
         torch.testing.assert_close(decoded[..., :3200], reconstruct(codec, audio))
+
+
+def test_spectral_loss_does_not_prefer_silence():
+    """Why the first run collapsed: a silent output must score worse than a slightly detuned tone."""
+    from training.train_codec import multi_resolution_stft_loss
+
+    t = torch.arange(8000) / 16000
+    tone = (0.05 * torch.sin(2 * torch.pi * 700 * t))[None, None]
+    detuned = (0.05 * torch.sin(2 * torch.pi * 720 * t + 1.0))[None, None]
+    resolutions = [[256, 64], [512, 128], [1024, 256]]
+    weights = (1.0, 1.0, 1.0)
+    silent = multi_resolution_stft_loss(torch.zeros_like(tone), tone, resolutions, weights=weights)
+    close = multi_resolution_stft_loss(detuned, tone, resolutions, weights=weights)
+    assert close < silent
 
 
 def test_config_layout_and_overrides(tmp_path):
