@@ -6,6 +6,7 @@ Importing the package registers the configs, models and processor with transform
 
 from .configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
 from .configuration_magnet import MagnetConfig, MagnetDecoderConfig
+from .defaults import DEFAULT_MAGNET_MODEL, DEFAULT_MODEL, resolve_model_name
 from .modeling_audiogen import AudioGenForConditionalGeneration
 from .modeling_decoder import AudioGenDecoder
 from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
@@ -25,9 +26,12 @@ __all__ = [
     "AudioGenProcessor",
     "AudioGenerationOutput",
     "CodebookLMOutput",
+    "DEFAULT_MAGNET_MODEL",
+    "DEFAULT_MODEL",
     "MagnetConfig",
     "MagnetDecoder",
     "MagnetDecoderConfig",
     "MagnetForConditionalGeneration",
     "register",
+    "resolve_model_name",
 ]

@@ -53,6 +53,8 @@ def load_model_and_processor(name: str, device: str):
 
     import audiogen_hf  # noqa: F401  (registers the Auto classes)
 
+    from .defaults import resolve_model_name
+
     if name == TINY_RANDOM:
         from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor
         from audiogen_hf.tiny import (
@@ -67,6 +69,7 @@ def load_model_and_processor(name: str, device: str):
         spread_codebooks(model)
         processor = AudioGenProcessor(tiny_feature_extractor(), tiny_tokenizer())
     else:
+        name = resolve_model_name(name)
         if not Path(name).exists() and "/" not in name:
             raise SystemExit(f"error: model '{name}' is neither a folder nor a Hub id (org/name).")
         model = AutoModelForTextToWaveform.from_pretrained(name)

@@ -1,0 +1,494 @@
+"""Steps of the embedded-default recipe (`training/recipes/embedded_default.sh`) that `train.py` does not do.
+
+Why a helper: the recipe must rebuild the shipped demo models from nothing, so something has to write the
+language models' dataset, build the shared text encoder, assemble an untrained AudioGen / MAGNeT around the
+trained codec (the starting folder `train.py` fine-tunes), and package + judge + document the results.
+
+    python training/recipes/embedded.py data DIR --num-clips 3000
+    python training/recipes/embedded.py text-encoder DIR
+    python training/recipes/embedded.py init DIR --family audiogen --codec C --text-encoder T
+    python training/recipes/embedded.py package RUN DEST --family audiogen --codec C
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from training import sound_world  # noqa: E402
+
+WINDOW_SECONDS = 2.0
+PUNCTUATION = (",",)
+# Generation defaults written into the shipped `generation_config.json` (tuned with the judge).
+GENERATION_DEFAULTS: dict[str, dict] = {
+    "audiogen": {
+        "max_new_tokens": 100,
+        "extend_stride": 1.0,
+        "guidance_scale": 3.0,
+        "top_k": 50,
+        "temperature": 1.0,
+    },
+    "magnet": {
+        "decoding_steps": [20, 10, 10, 10],
+        "max_cfg_coef": 10.0,
+        "min_cfg_coef": 1.0,
+        "temperature": 3.0,
+        "top_p": 0.9,
+    },
+}
+# Files of a trained run that make up a shipped model (checkpoints, logs and caches stay behind).
+SHIPPED_SUFFIXES = (".json", ".safetensors")
+NOT_SHIPPED = ("train_summary.json",)
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+def window_clip(index: int, seed: int, seconds: float = WINDOW_SECONDS) -> sound_world.Clip:
+    """Clip `index` of the sound world, drawn as `sound_world.make_clip` draws it but exactly one window long.
+
+    Why not the world's 1-2 s clips: `train.py` zero-pads a short clip to the window, so the LM would learn
+    to stop a steady sound at a random point, and "a low tone" would often end in silence (a judge failure).
+    """
+    rng = np.random.default_rng([seed, index])
+    kinds = list(sound_world.KIND_WEIGHTS)
+    weights = np.array([sound_world.KIND_WEIGHTS[k] for k in kinds])
+    kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+    samples = round(seconds * sound_world.SAMPLING_RATE / sound_world.FRAME) * sound_world.FRAME
+    return sound_world.SCENES[kind](rng, samples, sound_world.SAMPLING_RATE, kind)
+
+
+def write_lm_dataset(folder: str | Path, num_clips: int, seed: int, seconds: float = WINDOW_SECONDS) -> Path:
+    """An audiofolder for `train.py`: wavs + `metadata.jsonl` rows with every phrasing in `captions` (one is
+    drawn per use) and the ground-truth labels."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(num_clips):
+        clip = window_clip(i, seed, seconds)
+        name = f"clip_{i:06d}.wav"
+        sf.write(folder / name, clip.audio, clip.sampling_rate, subtype="PCM_16")
+        rows.append({"file_name": name, "captions": clip.captions, "kind": clip.kind, **clip.labels})
+    (folder / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------- text encoder
+
+
+def caption_words() -> list[str]:
+    """Every word of the world's captions and of the judge's prompts."""
+    from audiogen_hf.judge import JUDGE_PROMPTS
+
+    words = set(sound_world.caption_vocabulary())
+    for prompt in JUDGE_PROMPTS:
+        words.update(prompt.replace(",", " ").split())
+    return sorted(words)
+
+
+def build_tokenizer(words: list[str]):
+    """A word-level T5 (unigram) tokenizer: one piece per caption word, punctuation, single-letter fallback."""
+    from transformers import T5Tokenizer
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    pieces += [("\u2581" + w, -1.0) for w in words]
+    pieces += [(p, -3.0) for p in PUNCTUATION]
+    pieces += [(c, -5.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    return T5Tokenizer(vocab=pieces, extra_ids=0)
+
+
+def build_text_encoder(folder: str | Path, seed: int = 0, d_model: int = 64, num_layers: int = 2) -> Path:
+    """The shared, frozen, randomly initialised T5 encoder and its tokenizer, saved to `folder`.
+
+    Random frozen weights suffice: with word-level tokens the T5 states are a fixed, distinct code for each
+    caption, and the LMs' trainable projection and cross-attention learn to read it."""
+    from transformers import T5Config, T5EncoderModel
+
+    folder = Path(folder)
+    tokenizer = build_tokenizer(caption_words())
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=d_model,
+        d_kv=d_model // 4,
+        d_ff=2 * d_model,
+        num_layers=num_layers,
+        num_heads=4,
+        dropout_rate=0.0,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(seed)
+    T5EncoderModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------- init
+
+
+def build_initial_model(
+    folder: str | Path,
+    family: str,
+    codec: str | Path,
+    text_encoder: str | Path,
+    hidden_size: int,
+    num_layers: int,
+    num_heads: int,
+    seed: int = 0,
+    window: float = WINDOW_SECONDS,
+) -> Path:
+    """An untrained AudioGen / MAGNeT around the trained codec and the shared text encoder (both frozen)."""
+    from transformers import AutoTokenizer, EncodecFeatureExtractor, EncodecModel, T5EncoderModel
+
+    from audiogen_hf import (
+        AudioGenConfig,
+        AudioGenForConditionalGeneration,
+        AudioGenProcessor,
+        MagnetConfig,
+        MagnetForConditionalGeneration,
+    )
+
+    codec_model = EncodecModel.from_pretrained(codec)
+    t5 = T5EncoderModel.from_pretrained(text_encoder)
+    config_class, model_class = {
+        "audiogen": (AudioGenConfig, AudioGenForConditionalGeneration),
+        "magnet": (MagnetConfig, MagnetForConditionalGeneration),
+    }[family]
+    decoder = dict(
+        vocab_size=codec_model.config.codebook_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        ffn_dim=4 * hidden_size,
+        num_codebooks=4,
+        max_duration=window,
+    )
+    if family == "magnet":
+        decoder["is_causal"] = False
+    config = config_class(
+        text_encoder=t5.config.to_dict(), audio_encoder=codec_model.config.to_dict(), decoder=decoder
+    )
+    torch.manual_seed(seed)
+    model = model_class(config)
+    model.text_encoder.load_state_dict(t5.state_dict())
+    model.audio_encoder.load_state_dict(codec_model.state_dict())
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    extractor = EncodecFeatureExtractor(
+        feature_size=1, sampling_rate=codec_model.config.sampling_rate, padding_value=0.0
+    )
+    AudioGenProcessor(extractor, AutoTokenizer.from_pretrained(text_encoder)).save_pretrained(folder)
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------- package
+
+
+def codec_ceiling(codec: str | Path, data: str | Path, num_clips: int = 120, seconds: float = 1.5) -> dict:
+    """Judge the codec's encode/decode of dataset clips against their captions: the best adherence any LM on
+    this codec can reach (the judge's own accuracy on the raw clips is reported next to it)."""
+    from transformers import EncodecModel
+
+    from audiogen_hf.judge import judge_clip, summarize
+
+    model = EncodecModel.from_pretrained(codec).eval()
+    bandwidth = max(model.config.target_bandwidths)
+    rows = [json.loads(line) for line in open(Path(data) / "metadata.jsonl")][:num_clips]
+    raw, coded = [], []
+    for row in rows:
+        wav, rate = sf.read(Path(data) / row["file_name"], dtype="float32")
+        with torch.no_grad():
+            encoded = model.encode(torch.from_numpy(wav)[None, None], bandwidth=bandwidth)
+            decoded = model.decode(encoded.audio_codes, encoded.audio_scales).audio_values[0, 0]
+        keep = int(seconds * rate)
+        caption = row["captions"][0]
+        raw.append(judge_clip(wav[:keep], rate, caption))
+        coded.append(judge_clip(decoded[:keep].numpy(), rate, caption))
+    return {"raw": summarize(raw), "codec": summarize(coded)}
+
+
+def set_generation_defaults(folder: str | Path, family: str) -> None:
+    from transformers import GenerationConfig
+
+    config = GenerationConfig.from_pretrained(folder)
+    config.update(**GENERATION_DEFAULTS[family])
+    config.save_pretrained(folder)
+
+
+def folder_size(folder: str | Path) -> int:
+    return sum(f.stat().st_size for f in Path(folder).iterdir() if f.is_file())
+
+
+def package(run: str | Path, dest: str | Path, family: str) -> Path:
+    """Copy the trained model's files into `dest` (replacing it) with the tuned generation defaults."""
+    run, dest = Path(run), Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for path in sorted(run.iterdir()):
+        if path.is_file() and path.suffix in SHIPPED_SUFFIXES and path.name not in NOT_SHIPPED:
+            shutil.copy2(path, dest / path.name)
+    set_generation_defaults(dest, family)
+    return dest
+
+
+def judge(folder: str | Path, clips_per_template: int, seed: int = 0) -> dict:
+    """`audiogen_hf.judge` on the judge's canonical prompts with the model's own generation defaults."""
+    from audiogen_hf.judge import judge_model
+
+    return judge_model(str(folder), clips_per_template=clips_per_template, seed=seed)
+
+
+def codec_summary(report: dict) -> str:
+    """The codec's held-out reconstruction numbers (from `train_codec.py`'s report.json) as card lines."""
+    metrics = report.get("roundtrip") or report.get("eval") or {}
+    lines = [
+        f"- {key.replace('_', ' ')}: {value:.2f}"
+        for key, value in metrics.items()
+        if isinstance(value, (int, float))
+    ]
+    by_kind = metrics.get("si_snr_by_kind_db", {})
+    if by_kind:
+        lines.append("- SI-SNR by scene (dB): " + ", ".join(f"{k} {v:.1f}" for k, v in by_kind.items()))
+    if "codebook_perplexity" in report:
+        lines.append("- codebook perplexity: " + ", ".join(f"{p:.1f}" for p in report["codebook_perplexity"]))
+    if "size_bytes" in report:
+        lines.append(
+            f"- size: {report['size_bytes'] / 1e6:.1f} MB, {report.get('parameters', 0):,} parameters"
+        )
+    return "\n".join(lines)
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def model_card(
+    family: str,
+    folder: Path,
+    run: Path,
+    codec: Path,
+    data_clips: int,
+    report: dict,
+    timings: dict,
+    ceiling: dict | None = None,
+) -> str:
+    """The shipped model's README: what it is, how it was made and measured, and what it is not."""
+    from transformers import AutoConfig, GenerationConfig
+
+    import audiogen_hf  # noqa: F401  (registers the configs)
+
+    config = AutoConfig.from_pretrained(folder)
+    generation = GenerationConfig.from_pretrained(folder).to_diff_dict()
+    codec_report = json.loads((codec / "report.json").read_text()) if (codec / "report.json").exists() else {}
+    summary = json.loads((run / "train_summary.json").read_text())
+    losses = summary.get("loss_history", [])
+    name = {"audiogen": "AudioGen", "magnet": "MAGNeT"}[family]
+    dec, t5 = config.decoder, config.text_encoder
+    per_attribute = "\n".join(
+        f"| {attribute} | {_percent(value)} |" for attribute, value in report["per_attribute"].items()
+    )
+    per_prompt = "\n".join(
+        f"| {prompt} | {_percent(value)} |" for prompt, value in report["per_prompt"].items()
+    )
+    codec_lines = codec_summary(codec_report)
+    if ceiling:
+        codec_lines += (
+            f"\n- judge on codec reconstructions of {ceiling['clips']} dataset clips (the LM's best case): "
+            f"overall {_percent(ceiling['overall'])}, "
+            + ", ".join(f"{k} {_percent(v)}" for k, v in ceiling["per_attribute"].items())
+        )
+    stages = "\n".join(f"| {stage} | {seconds / 60:.1f} |" for stage, seconds in timings.items())
+    size_mb = folder_size(folder) / 1e6
+    alias = "default" if family == "audiogen" else "default-magnet"
+    constant = "DEFAULT_MODEL" if family == "audiogen" else "DEFAULT_MAGNET_MODEL"
+    return f"""---
+license: mit
+library_name: transformers
+pipeline_tag: text-to-audio
+tags: [audiogen-hf, {family}, demo, synthetic-data]
+---
+
+# audiogen-hf embedded default {name} (demo)
+
+A **small demonstration model**, shipped inside the `audiogen-hf` package so that generation works offline
+right after `pip install`. It was trained from scratch on a *procedural sound world* of tones, chirps,
+beeps, coloured noises and silence, and it only knows that world's captions ("a high beep then silence",
+"slow low beeps", "a high tone and white noise"). **It is not a general sound generator**: a caption about
+dogs or rain gives one of the sounds above.
+
+```python
+import audiogen_hf
+from transformers import AutoModelForTextToWaveform, AutoProcessor
+
+model = AutoModelForTextToWaveform.from_pretrained(audiogen_hf.{constant})   # or resolve_model_name("{alias}")
+processor = AutoProcessor.from_pretrained(audiogen_hf.{constant})
+audio = model.generate(**processor(text=["a high beep then silence"], return_tensors="pt"))
+```
+
+## Model
+
+| part | what |
+|---|---|
+| decoder | {name} transformer, {dec.num_hidden_layers} layers, width {dec.hidden_size}, {dec.num_attention_heads} heads, FFN {dec.ffn_dim}; {dec.num_codebooks} codebooks x {dec.vocab_size} codes; window {dec.max_duration:g} s |
+| text encoder | T5 encoder, {t5.num_layers} layers, width {t5.d_model}, **frozen random weights** (seeded); a word-level tokenizer ({t5.vocab_size} pieces) covering every caption word of the sound world, so no caption word is unknown. The LM's trainable projection and cross-attention learn to read the fixed random states. |
+| codec | EnCodec trained by the package (`training/train_codec.py`): 16 kHz, {config.frame_rate} frames/s, {dec.num_codebooks} codebooks x {config.audio_encoder.codebook_size} |
+| size | {size_mb:.1f} MB on disk (safetensors, float32) |
+
+Generation defaults (`generation_config.json`): `{json.dumps({k: v for k, v in generation.items() if k not in ("pad_token_id", "bos_token_id", "decoder_start_token_id", "transformers_version")})}`.
+
+## Data
+
+{data_clips} clips of {WINDOW_SECONDS:g} s from `training/sound_world.py` (steady low / middle / high tones, rising and
+falling chirps, white / pink / brown noise, slow and fast beeps, quiet and loud versions, silence, a tone or
+chirp over noise, and an event then silence), each with 3-4 caption phrasings, one drawn per use. Clips are
+exactly one window long, so a padded tail never teaches the model to stop a steady sound early.
+
+## Training
+
+`training/train.py` with `training/configs/default_{family}.yaml`: {len(losses) and losses[-1][0]} updates, final training loss
+{losses[-1][1] if losses else float("nan"):.3f} (first logged {losses[0][1] if losses else float("nan"):.3f}). The whole recipe,
+`training/recipes/embedded_default.sh`, rebuilds the dataset, codec, text encoder and both models from
+scratch on 2 CPU cores:
+
+| stage | minutes |
+|---|---|
+{stages}
+
+## Prompt adherence (judge)
+
+Measured by `audiogen_hf.judge` (a DSP scorer: pitch band, pitch direction, noise colour, pulse rate,
+loudness, silence) on {report["clips"]} generated clips ({report["clips"] // len(report["per_prompt"])} per prompt,
+{report["audio_seconds"] / report["clips"]:.1f} s each, the judge's {len(report["per_prompt"])} canonical prompts, seed 0, default generation settings).
+
+**Overall (every asked attribute right): {_percent(report["overall"])}**; mean attribute accuracy
+{_percent(report["attribute_mean"])}; speed {report["audio_seconds_per_second"]:.1f} s of audio per second on 2 CPU cores.
+
+| attribute | accuracy |
+|---|---|
+{per_attribute}
+
+| prompt | clips passing |
+|---|---|
+{per_prompt}
+
+## Codec quality
+
+Held-out sound-world clips through the saved codec (encode + decode), from `training/train_codec.py`:
+
+{codec_lines or "- (no codec report found)"}
+
+## Licence
+
+MIT, like the code. The training data is synthetic and generated by the recipe; no third-party audio or
+weights are used.
+"""
+
+
+def package_and_judge(
+    run: Path,
+    dest: Path,
+    family: str,
+    codec: Path,
+    data: Path,
+    timings: Path,
+    clips_per_template: int,
+    ceiling: Path | None = None,
+) -> dict:
+    """Package a trained run, judge it, and write its model card and judge report next to the weights."""
+    package(run, dest, family)
+    report = judge(dest, clips_per_template)
+    (dest / "judge_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    stages = json.loads(timings.read_text()) if timings.exists() else {}
+    clips = sum(1 for _ in open(data / "metadata.jsonl"))
+    best = json.loads(ceiling.read_text())["codec"] if ceiling and ceiling.is_file() else None
+    (dest / "README.md").write_text(model_card(family, dest, run, codec, clips, report, stages, best))
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    data = commands.add_parser("data", help="write the LMs' audiofolder dataset")
+    data.add_argument("folder")
+    data.add_argument("--num-clips", type=int, default=3000)
+    data.add_argument("--seed", type=int, default=100)
+    text = commands.add_parser("text-encoder", help="build the shared T5 encoder and tokenizer")
+    text.add_argument("folder")
+    text.add_argument("--seed", type=int, default=0)
+    init = commands.add_parser("init", help="assemble an untrained LM around the codec and text encoder")
+    init.add_argument("folder")
+    init.add_argument("--family", choices=("audiogen", "magnet"), required=True)
+    init.add_argument("--codec", required=True)
+    init.add_argument("--text-encoder", required=True)
+    init.add_argument("--hidden-size", type=int, default=128)
+    init.add_argument("--num-layers", type=int, default=4)
+    init.add_argument("--num-heads", type=int, default=4)
+    init.add_argument("--seed", type=int, default=0)
+    ceiling = commands.add_parser("ceiling", help="judge the codec's reconstructions of dataset clips")
+    ceiling.add_argument("codec")
+    ceiling.add_argument("data")
+    ceiling.add_argument("--num-clips", type=int, default=120)
+    ceiling.add_argument("--output", default="", help="also write the report to this JSON file")
+    pack = commands.add_parser("package", help="package a trained run, judge it and write its model card")
+    pack.add_argument("run")
+    pack.add_argument("dest")
+    pack.add_argument("--family", choices=("audiogen", "magnet"), required=True)
+    pack.add_argument("--codec", required=True)
+    pack.add_argument("--data", required=True)
+    pack.add_argument("--timings", default="", help="JSON file of {stage: seconds} from the recipe")
+    pack.add_argument("--clips-per-template", type=int, default=8)
+    pack.add_argument("--ceiling", default="", help="the `ceiling` command's JSON report, for the card")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    if args.command == "data":
+        out = write_lm_dataset(args.folder, args.num_clips, args.seed)
+    elif args.command == "text-encoder":
+        out = build_text_encoder(args.folder, args.seed)
+    elif args.command == "ceiling":
+        report = codec_ceiling(args.codec, args.data, args.num_clips)
+        print(json.dumps(report, indent=2))
+        if args.output:
+            Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+        out = args.codec
+    elif args.command == "package":
+        report = package_and_judge(
+            Path(args.run),
+            Path(args.dest),
+            args.family,
+            Path(args.codec),
+            Path(args.data),
+            Path(args.timings),
+            args.clips_per_template,
+            Path(args.ceiling) if args.ceiling else None,
+        )
+        from audiogen_hf.judge import format_reports
+
+        print(format_reports([report]))
+        out = args.dest
+    else:
+        out = build_initial_model(
+            args.folder,
+            args.family,
+            args.codec,
+            args.text_encoder,
+            args.hidden_size,
+            args.num_layers,
+            args.num_heads,
+            args.seed,
+        )
+    print(f"{args.command}: {out} ({time.perf_counter() - start:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
