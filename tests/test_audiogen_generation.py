@@ -103,9 +103,14 @@ def test_continuation_keeps_prompt_codes(audiogen, processor):
 
 
 def test_processor_resamples_and_downmixes(processor):
-    stereo = torch.randn(2, 4410).numpy() * 0.1
-    inputs = processor(audio=stereo, sampling_rate=44100)
+    import julius
+
+    stereo = torch.randn(2, 4410) * 0.1
+    inputs = processor(audio=stereo.numpy(), sampling_rate=44100)
     assert inputs["input_values"].shape == (1, 1, 1600)
+    # audiocraft's convert_audio: julius resampling, then the channel mean.
+    expected = julius.resample_frac(stereo, 44100, 16000).mean(0)
+    assert torch.allclose(inputs["input_values"][0, 0], expected, atol=1e-6)
 
 
 def test_sliding_window_schedule_matches_audiocraft():

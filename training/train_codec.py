@@ -10,9 +10,11 @@ checks that by re-measuring the held-out set through the saved model, and scores
 (`audiogen_hf.judge.analyze` of decoded vs original clips, per attribute).
 
 The first run collapsed to silence: waveform L1 (weight 5) and floored log-magnitude L1 both score a silent
-output well on sparse tonal spectra, and k-means ran on an untrained encoder. Now: Adam (0.5, 0.9) as in
-audiocraft, small waveform L1, linear spectral convergence + log-mel L1, and a plain-autoencoder warm-up
-before k-means-initialised VQ.
+output well on sparse tonal spectra, and k-means ran on an untrained encoder. The second (Adam (0.5, 0.9),
+small L1, spectral convergence + log-magnitude + log-mel, plain-autoencoder warm-up before k-means VQ)
+still drifted toward silence (output RMS ~0.2x input): magnitude losses have ~zero gradient near a silent
+output. Now the loss is waveform-dominant: 100 x MSE carries the level, and small spectral terms (spectral
+convergence + log-mel) are ramped in after the VQ warm-up to shape the noise colour.
 
     nice -n 5 accelerate launch training/train_codec.py --config training/configs/codec.yaml
 """
@@ -68,12 +70,16 @@ class CodecTrainingConfig:
     warmup_steps: int = 50
     min_lr_ratio: float = 0.1
     max_grad_norm: float = 1.0
-    # losses: waveform L1 is phase-exact (kept small: the judge is spectral); spectral convergence is
-    # linear-magnitude (rewards energy where the target has it); log-magnitude and log-mel L1 shape the rest
+    # losses: waveform MSE (x `mse_weight`) carries the level: magnitude losses have ~zero gradient near
+    # a silent output, and a spectral-dominant mix collapsed twice (output RMS ~0.2x the input); the
+    # spectral terms (weights below, multiplied by a ramp from 0 at the end of the VQ warm-up to 1 after
+    # `spectral_ramp_steps`) then shape the noise colour once the level is alive
+    mse_weight: float = 100.0
     l1_weight: float = 0.1
-    stft_weight: float = 1.0  # log-magnitude L1
-    convergence_weight: float = 1.0  # ||Y - X||_F / ||X||_F
-    mel_weight: float = 1.0
+    stft_weight: float = 0.0  # log-magnitude L1
+    convergence_weight: float = 0.1  # ||Y - X||_F / ||X||_F
+    mel_weight: float = 0.1
+    spectral_ramp_steps: int = 500
     mel_bins: int = 64
     commitment_weight: float = 1.0
     log_eps: float = 1e-3  # magnitude floor of the log-magnitude loss (1e-5 chases exact digital silence)
@@ -397,6 +403,14 @@ def learning_rate(step: int, cfg: CodecTrainingConfig, elapsed_minutes: float = 
     return cfg.learning_rate * scale
 
 
+def spectral_scale(step: int, cfg: CodecTrainingConfig) -> float:
+    """0 during the VQ warm-up (pure waveform autoencoder), then a linear ramp to 1 over
+    `spectral_ramp_steps` (0: full weight from the first step)."""
+    if cfg.spectral_ramp_steps <= 0:
+        return 1.0
+    return min(1.0, max(0.0, (step - cfg.vq_warmup_steps + 1) / cfg.spectral_ramp_steps))
+
+
 def train(cfg: CodecTrainingConfig, log=print) -> dict:
     """Run the whole recipe: init, train, evaluate, save, verify the saved model; returns the report."""
     torch.manual_seed(cfg.seed)
@@ -425,20 +439,37 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         else:  # plain autoencoder: learn to reproduce spectra before the bottleneck is discrete
             quantized, commitment, replaced = latents, latents.new_zeros(()), 0
         output = codec.decoder(quantized)[..., : audio.shape[-1]]
-        l1 = F.l1_loss(output, audio)
+        mse, l1 = F.mse_loss(output, audio), F.l1_loss(output, audio)
         weights = (cfg.convergence_weight, cfg.stft_weight, cfg.mel_weight)
-        spectral = multi_resolution_stft_loss(
-            output, audio, cfg.stft_resolutions, cfg.log_eps, weights, cfg.mel_bins
+        ramp = spectral_scale(step, cfg)
+        if ramp > 0 and any(weights):
+            spectral = multi_resolution_stft_loss(
+                output, audio, cfg.stft_resolutions, cfg.log_eps, weights, cfg.mel_bins
+            )
+        else:
+            spectral = output.new_zeros(())
+        loss = (
+            cfg.mse_weight * mse + cfg.l1_weight * l1 + ramp * spectral + cfg.commitment_weight * commitment
         )
-        loss = cfg.l1_weight * l1 + spectral + cfg.commitment_weight * commitment
         optimizer.zero_grad()
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         optimizer.step()
         step += 1
         record = {"step": step, "vq": step > cfg.vq_warmup_steps, "dead_codes_replaced": replaced}
-        for name, value in (("loss", loss), ("l1", l1), ("stft", spectral), ("commitment", commitment)):
+        record["spectral_scale"] = ramp
+        for name, value in (
+            ("loss", loss),
+            ("mse", mse),
+            ("l1", l1),
+            ("stft", spectral),
+            ("commitment", commitment),
+        ):
             record[name] = float(value.detach())
+        # output level relative to the input: a collapse toward silence shows here first
+        record["rms_ratio"] = float(
+            output.detach().pow(2).mean().sqrt() / (audio.pow(2).mean().sqrt() + 1e-8)
+        )
         history.append(record)
         if step % cfg.log_every == 0 or step == 1:
             log(json.dumps({**record, "minutes": round((time.perf_counter() - start) / 60, 2)}))
