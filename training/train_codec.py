@@ -466,10 +466,13 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             ("commitment", commitment),
         ):
             record[name] = float(value.detach())
-        # output level relative to the input: a collapse toward silence shows here first
-        record["rms_ratio"] = float(
-            output.detach().pow(2).mean().sqrt() / (audio.pow(2).mean().sqrt() + 1e-8)
+        # output level relative to the input (a collapse toward silence shows here first) and the
+        # input-normalised waveform error (comparable across quiet and loud batches); None on silent input
+        power = float(audio.pow(2).mean())
+        record["rms_ratio"] = (
+            float(output.detach().pow(2).mean()) ** 0.5 / power**0.5 if power > 1e-8 else None
         )
+        record["relative_mse"] = record["mse"] / power if power > 1e-8 else None
         history.append(record)
         if step % cfg.log_every == 0 or step == 1:
             log(json.dumps({**record, "minutes": round((time.perf_counter() - start) / 60, 2)}))
