@@ -153,3 +153,10 @@ def test_generation_config_defaults(audiogen):
     gc = audiogen.generation_config
     assert (gc.do_sample, gc.top_k, gc.guidance_scale, gc.max_new_tokens) == (True, 250, 3.0, 250)
     assert gc.pad_token_id == audiogen.config.decoder.vocab_size
+
+
+def test_decoder_can_run_a_subset_of_heads(audiogen):
+    codes, cond = torch.randint(0, 65, (2, 4, 5)), torch.randn(2, 3, 32)
+    full, _ = audiogen.decoder(codes, cond)
+    one, _ = audiogen.decoder(codes, cond, codebooks=[2])
+    assert one.shape == (2, 1, 5, 64) and torch.equal(one, full[:, 2:3])

@@ -103,7 +103,6 @@ class AudioGenConfig(PreTrainedConfig):
     """Composite config: `text_encoder` (T5), `audio_encoder` (EnCodec) and `decoder` (AudioGenDecoderConfig)."""
 
     model_type: ClassVar[str] = "audiogen"
-    decoder_config_class: ClassVar[type] = AudioGenDecoderConfig
     sub_configs_defaults = {
         "text_encoder": SubConfigSpec(
             config_class=AutoConfig, model_type="t5", init_kwargs=T5_LARGE_DEFAULTS

@@ -47,7 +47,6 @@ class MagnetConfig(AudioGenConfig):
     """Composite config: `text_encoder` (T5), `audio_encoder` (EnCodec) and `decoder` (MagnetDecoderConfig)."""
 
     model_type: ClassVar[str] = "magnet"
-    decoder_config_class: ClassVar[type] = MagnetDecoderConfig
     sub_configs_defaults = {**AudioGenConfig.sub_configs_defaults, "decoder": MagnetDecoderConfig}
 
     def __post_init__(self, **kwargs):

@@ -276,8 +276,8 @@ class MagnetGenerationMixin(GenerationMixin):
         """Logits `[B, 1, T, V]` of codebook `stage`, guided with the annealed CFG scale."""
         if context.use_cfg:
             codes = torch.cat([codes, codes], dim=0)
-        logits, _ = self.decoder(codes, context.conditions, attention_mask=band)
-        logits = logits[:, stage : stage + 1].float()
+        logits, _ = self.decoder(codes, context.conditions, attention_mask=band, codebooks=[stage])
+        logits = logits.float()
         if context.use_cfg:
             knobs = context.knobs
             logits = apply_cfg(

@@ -246,9 +246,10 @@ class AudioGenDecoder(AudioGenPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         past_key_values: Cache | None = None,
         use_cache: bool = False,
+        codebooks: list[int] | None = None,
         **kwargs,
     ) -> tuple[torch.Tensor, Cache | None]:
-        """Return `(logits [B, K, S, V], cache)`.
+        """Return `(logits [B, K, S, V], cache)`; with `codebooks`, only those heads run (MAGNeT needs one per step).
 
         `attention_mask` is an optional 4D additive self-attention mask (MAGNeT's band); when it is None the
         self-attention is causal for AudioGen (`config.is_causal`) and full otherwise. Cross-attention never masks:
@@ -277,5 +278,6 @@ class AudioGenDecoder(AudioGenPreTrainedModel):
         for layer in self.layers:
             hidden = layer(hidden, encoder_hidden_states, attention_mask, past_key_values, **kwargs)
         hidden = self.norm(hidden)
-        logits = torch.stack([head(hidden) for head in self.lm_heads], dim=1)
+        heads = range(len(self.lm_heads)) if codebooks is None else codebooks
+        logits = torch.stack([self.lm_heads[k](hidden) for k in heads], dim=1)
         return logits, past_key_values
