@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from audiogen_hf.judge import ATTRIBUTES, BANDS, LEVELS_DB, NOISE_COLOURS, PULSE_RATES
+from audiogen_hf.judge import ATTRIBUTES, BANDS, LEVELS_DB, NOISE_BAND_HZ, NOISE_COLOURS, PULSE_RATES
 
 SAMPLING_RATE = 16000
 FRAME = 320  # one 50 Hz codec frame; clip lengths are whole frames
@@ -88,11 +88,16 @@ def chirp(start: float, octaves: float, n: int, sr: int) -> np.ndarray:
 
 
 def coloured_noise(colour: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """White, pink (-3 dB/octave) or brown (-6 dB/octave) Gaussian noise, shaped in the frequency domain."""
+    """White, pink (-3 dB/octave) or brown (-6 dB/octave) Gaussian noise, shaped in the frequency domain and
+    band-limited to `NOISE_BAND_HZ` by 24 dB/octave (4th-order Butterworth) skirts: a brick wall would read as
+    a tonal peak at its edge. The colour is the slope inside the band."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / sr)
     exponent = {"white": 0.0, "pink": 0.5, "brown": 1.0}[colour]
     spectrum *= np.maximum(freqs, 20.0) ** -exponent
+    low, high = NOISE_BAND_HZ
+    ratio = np.maximum(freqs, 1.0)
+    spectrum /= np.sqrt((1 + (low / ratio) ** 8) * (1 + (ratio / high) ** 8))
     spectrum[0] = 0.0
     return np.fft.irfft(spectrum, n)
 
@@ -160,11 +165,11 @@ def _tonal(rng: np.random.Generator, n: int, sr: int, kind: str) -> tuple[np.nda
         return wav, {"pitch": band, "direction": "steady"}, captions
     if kind == "chirp":
         direction = _pick(rng, ("rising", "falling"))
-        octaves = rng.uniform(2.0, 2.5)
+        octaves = rng.uniform(2.0, 2.2)  # inside 250-1610 Hz, the band the demo codec reproduces
         if direction == "rising":
-            wav = chirp(rng.uniform(300, 450), octaves, n, sr)
+            wav = chirp(rng.uniform(250, 350), octaves, n, sr)
         else:
-            wav = chirp(rng.uniform(1600, 2400), -octaves, n, sr)
+            wav = chirp(rng.uniform(1200, 1600), -octaves, n, sr)
         captions = [
             f"a {direction} chirp",
             f"a {direction} tone",

@@ -22,9 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("prompts", nargs="+", help="text prompts; one output file per prompt")
     gen.add_argument(
         "--model",
-        default=TINY_RANDOM,
-        help=f"saved model folder or Hub id (converted AudioGen / MAGNeT); '{TINY_RANDOM}' builds an untrained "
-        "tiny model that makes noise, to check an install offline",
+        default="default",
+        help="saved model folder, Hub id (converted AudioGen / MAGNeT) or alias: 'default' (the embedded demo "
+        f"AudioGen, offline), 'default-magnet'; '{TINY_RANDOM}' builds an untrained tiny model that makes noise",
     )
     gen.add_argument("--duration", type=float, default=None, help="seconds of new audio (default: model's)")
     gen.add_argument("-o", "--output", default="out.wav", help="output .wav; several prompts get _0, _1, ...")

@@ -21,16 +21,21 @@ import numpy as np
 ATTRIBUTES = ("pitch", "direction", "noise", "pulse", "loudness", "silence")
 
 # The sound world's ranges; the judge's decision boundaries sit between them (geometric means for pitch).
+# Everything tonal lives in 200-1600 Hz and noise in NOISE_BAND_HZ: the embedded demo codec (32 bits per
+# 20 ms frame, trained in minutes on a CPU) reproduces about 1.6 kHz of bandwidth, and a world it cannot
+# reproduce teaches its language models nothing (2-3 kHz tones came back silent).
 BANDS: dict[str, tuple[float, float]] = {
-    "low": (200.0, 300.0),
-    "middle": (600.0, 900.0),
-    "high": (2000.0, 3000.0),
+    "low": (200.0, 280.0),
+    "middle": (500.0, 700.0),
+    "high": (1200.0, 1600.0),
 }
+NOISE_BAND_HZ = (40.0, 2200.0)  # the world's noises are band-limited to this; colour is the slope inside it
+NOISE_FIT_HZ = (150.0, 1800.0)  # where the judge fits the noise slope
 PULSE_RATES: dict[str, tuple[float, float]] = {"slow": (1.8, 2.4), "fast": (7.0, 9.0)}
 LEVELS_DB: dict[str, float] = {"quiet": -34.0, "normal": -22.0, "loud": -12.0}
 NOISE_COLOURS = ("white", "pink", "brown")
 
-BAND_EDGES_HZ = (424.0, 1342.0)  # low | middle | high
+BAND_EDGES_HZ = (374.0, 917.0)  # low | middle | high
 LOUDNESS_EDGES_DB = (-28.0, -17.0)  # quiet | normal | loud
 NOISE_SLOPE_EDGES = (-1.5, -4.5)  # dB / octave: white | pink | brown
 FAST_PULSE_HZ = 4.0
@@ -217,7 +222,7 @@ def _spectral(x: np.ndarray, sr: int, out: dict) -> tuple[str | None, str | None
     out["noise_floor_share_db"] = share
     colour = None
     if share > NOISE_FLOOR_SHARE_DB:
-        fit = (freqs >= 300) & (freqs <= min(6000, sr / 2 - 500))
+        fit = (freqs >= NOISE_FIT_HZ[0]) & (freqs <= min(NOISE_FIT_HZ[1], sr / 2 - 500))
         slope_db = float(np.polyfit(np.log2(freqs[fit]), _db(noise_power[fit]), 1)[0])
         out["noise_slope_db_per_octave"] = slope_db
         white, pink = NOISE_SLOPE_EDGES
