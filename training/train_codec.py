@@ -14,7 +14,10 @@ output well on sparse tonal spectra, and k-means ran on an untrained encoder. Th
 small L1, spectral convergence + log-magnitude + log-mel, plain-autoencoder warm-up before k-means VQ)
 still drifted toward silence (output RMS ~0.2x input): magnitude losses have ~zero gradient near a silent
 output. Now the loss is waveform-dominant: 100 x MSE carries the level, and small spectral terms (spectral
-convergence + log-mel) are ramped in after the VQ warm-up to shape the noise colour.
+convergence + log-mel) are ramped in after the VQ warm-up to shape the noise colour. That codec still
+passed only the bands it had learned (gain ~1 at 200-300 and 600-800 Hz, ~0.01 at 1-2.5 kHz): a latent of D
+dims at 50 Hz carries about D x 25 Hz of bandwidth, so the world's tonal content now lives in 200-1610 Hz,
+the latent is 64-dim, and the plain-autoencoder phase lasts until the upper band is learned.
 
     nice -n 5 accelerate launch training/train_codec.py --config training/configs/codec.yaml
 """
