@@ -1,4 +1,4 @@
-"""The embedded default models (issue 6): shipped in the package, loaded offline by name, fast, and obeying
+"""The embedded default models (issue 6): shipped in the package, loaded offline by name, and obeying
 their prompts above a floor (the full judge numbers are in the model cards; this keeps the suite fast)."""
 
 from __future__ import annotations

@@ -79,9 +79,6 @@ class CodecTrainingConfig:
     # `spectral_ramp_steps`) then shape the noise colour once the level is alive
     mse_weight: float = 100.0
     l1_weight: float = 0.1
-    # MSE of the pre-emphasised waveforms (x[t] - 0.9 x[t-1]): weights 1.2-1.6 kHz ~15x more than 250 Hz,
-    # so the upper tonal band is learned before the VQ warm-up ends (plain MSE learns low bands first)
-    preemphasis_weight: float = 0.0
     stft_weight: float = 0.0  # log-magnitude L1
     convergence_weight: float = 0.1  # ||Y - X||_F / ||X||_F
     mel_weight: float = 0.1
@@ -199,11 +196,6 @@ def multi_resolution_stft_loss(
             mel_y, mel_x = bank @ mag_y, bank @ mag_x
             total = total + mel_weight * F.l1_loss(torch.log(mel_y + 1e-5), torch.log(mel_x + 1e-5))
     return total / len(resolutions)
-
-
-def preemphasis(x: torch.Tensor, coefficient: float = 0.9) -> torch.Tensor:
-    """First-order high-frequency emphasis along time."""
-    return x[..., 1:] - coefficient * x[..., :-1]
 
 
 def si_snr(estimate: torch.Tensor, reference: torch.Tensor) -> float:
@@ -451,9 +443,6 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             quantized, commitment, replaced = latents, latents.new_zeros(()), 0
         output = codec.decoder(quantized)[..., : audio.shape[-1]]
         mse, l1 = F.mse_loss(output, audio), F.l1_loss(output, audio)
-        emphasised = (
-            F.mse_loss(preemphasis(output), preemphasis(audio)) if cfg.preemphasis_weight else mse * 0
-        )
         weights = (cfg.convergence_weight, cfg.stft_weight, cfg.mel_weight)
         ramp = spectral_scale(step, cfg)
         if ramp > 0 and any(weights):
@@ -463,10 +452,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         else:
             spectral = output.new_zeros(())
         loss = (
-            cfg.mse_weight * (mse + cfg.preemphasis_weight * emphasised)
-            + cfg.l1_weight * l1
-            + ramp * spectral
-            + cfg.commitment_weight * commitment
+            cfg.mse_weight * mse + cfg.l1_weight * l1 + ramp * spectral + cfg.commitment_weight * commitment
         )
         optimizer.zero_grad()
         accelerator.backward(loss)

@@ -21,8 +21,8 @@ import numpy as np
 ATTRIBUTES = ("pitch", "direction", "noise", "pulse", "loudness", "silence")
 
 # The sound world's ranges; the judge's decision boundaries sit between them (geometric means for pitch).
-# Everything tonal lives in 200-1600 Hz and noise in NOISE_BAND_HZ: the embedded demo codec (32 bits per
-# 20 ms frame, trained in minutes on a CPU) reproduces about 1.6 kHz of bandwidth, and a world it cannot
+# Everything tonal lives in 200-1600 Hz and noise in NOISE_BAND_HZ: the embedded demo codec (a 64-dim latent
+# at 50 Hz, trained in minutes on a CPU) reproduces about 1.6 kHz of bandwidth, and a world it cannot
 # reproduce teaches its language models nothing (2-3 kHz tones came back silent).
 BANDS: dict[str, tuple[float, float]] = {
     "low": (200.0, 280.0),
