@@ -113,3 +113,52 @@ def test_config_layout_and_overrides(tmp_path):
         assert "power of 2" in str(error)
     else:
         raise AssertionError("a non power of 2 codebook must be refused")
+
+
+def test_relative_losses_weigh_quiet_clips_and_price_sound_in_silence():
+    """The last phase's per-clip terms: the same relative error costs the same at -40 dB as at -10 dB
+    (absolute MSE makes the quiet one 900x cheaper), and any output on a silent clip costs something."""
+    from training.train_codec import clip_spectral_convergence, relative_mse
+
+    t = torch.arange(4000) / 16000
+    tone = torch.sin(2 * torch.pi * 600 * t)[None, None]
+    error = 0.1 * torch.sin(2 * torch.pi * 1400 * t)[None, None]
+    resolutions = [[256, 64], [512, 128]]
+    loud, quiet = 0.3 * tone, 0.01 * tone
+    loud_cost = relative_mse(loud + 0.3 * error, loud, floor=1e-12)
+    quiet_cost = relative_mse(quiet + 0.01 * error, quiet, floor=1e-12)
+    torch.testing.assert_close(loud_cost, quiet_cost, rtol=1e-4, atol=0)
+    assert (
+        torch.nn.functional.mse_loss(quiet + 0.01 * error, quiet)
+        < torch.nn.functional.mse_loss(loud + 0.3 * error, loud) / 800
+    )
+    loud_conv = clip_spectral_convergence(loud + 0.3 * error, loud, resolutions, floor=1e-6)
+    quiet_conv = clip_spectral_convergence(quiet + 0.01 * error, quiet, resolutions, floor=1e-6)
+    torch.testing.assert_close(loud_conv, quiet_conv, rtol=1e-3, atol=0)
+    silence = torch.zeros_like(tone)
+    blip = silence.clone()
+    blip[..., :160] = 0.005  # a -46 dB, 10 ms blip: what the absolute-MSE codec decoded silence into
+    assert relative_mse(silence, silence, floor=1e-4) == 0
+    assert relative_mse(blip, silence, floor=1e-4) > 5e3 * torch.nn.functional.mse_loss(blip, silence)
+    assert clip_spectral_convergence(blip, silence, resolutions, floor=1e-2) > 1.0
+    # a batch: one clip's loss does not depend on the other clip's loudness
+    pair = torch.cat([loud + 0.3 * error, quiet + 0.01 * error])
+    targets = torch.cat([loud, quiet])
+    torch.testing.assert_close(relative_mse(pair, targets, floor=1e-12), loud_cost, rtol=1e-4, atol=0)
+
+
+def test_handover_schedule_from_absolute_to_relative_losses():
+    from training.train_codec import relative_scale
+
+    assert relative_scale(10_000, CodecTrainingConfig()) == 0.0  # off unless asked
+    cfg = CodecTrainingConfig(relative_start_step=10, relative_ramp_steps=4)
+    assert [relative_scale(s, cfg) for s in (0, 9, 10, 11, 13, 100)] == [0.0, 0.0, 0.25, 0.5, 1.0, 1.0]
+    assert relative_scale(10, CodecTrainingConfig(relative_start_step=10, relative_ramp_steps=0)) == 1.0
+
+
+def test_relative_phase_runs_and_is_logged(tmp_path):
+    cfg = tiny_config(tmp_path, max_steps=8, vq_warmup_steps=3, relative_start_step=5, relative_ramp_steps=2)
+    train(cfg, log=lambda _: None)
+    history = json.loads((tmp_path / "codec" / "loss_history.json").read_text())
+    assert [h["relative_scale"] for h in history] == [0.0] * 5 + [0.5, 1.0, 1.0]  # step index 5 on
+    assert history[0]["relative"] == 0.0 and all(h["relative"] > 0 for h in history[5:])

@@ -17,7 +17,9 @@ output. Now the loss is waveform-dominant: 100 x MSE carries the level, and smal
 convergence + log-mel) are ramped in after the VQ warm-up to shape the noise colour. That codec still
 passed only the bands it had learned (gain ~1 at 200-300 and 600-800 Hz, ~0.01 at 1-2.5 kHz): a latent of D
 dims at 50 Hz carries about D x 25 Hz of bandwidth, so the world's tonal content now lives in 200-1610 Hz,
-the latent is 64-dim, and the plain-autoencoder phase lasts until the upper band is learned.
+the latent is 64-dim, and the plain-autoencoder phase lasts until the upper band is learned. Absolute MSE
+still neglects quiet clips (quiet middle tones decoded at 1.4 kHz, silence as a -45 dB blip), so a last phase
+hands it over to per-clip, level-normalised MSE and spectral convergence.
 
     nice -n 5 accelerate launch training/train_codec.py --config training/configs/codec.yaml
 """
@@ -83,6 +85,15 @@ class CodecTrainingConfig:
     convergence_weight: float = 0.1  # ||Y - X||_F / ||X||_F
     mel_weight: float = 0.1
     spectral_ramp_steps: int = 500
+    # level-normalised phase: from `relative_start_step` (ramped over `relative_ramp_steps`) the absolute MSE
+    # hands over to per-clip terms, so quiet clips and silence count as much as loud ones (absolute MSE
+    # let quiet tones decode at the wrong pitch and silence decode with a -45 dB blip)
+    relative_start_step: int = -1  # -1: never (absolute MSE throughout)
+    relative_ramp_steps: int = 200
+    relative_mse_weight: float = 1.0  # per clip: MSE / (clip power + relative_mse_floor)
+    relative_mse_floor: float = 1e-4
+    clip_convergence_weight: float = 2.0  # per clip: ||Y - X||_F / (||X||_F + clip_convergence_floor)
+    clip_convergence_floor: float = 1e-2
     mel_bins: int = 64
     commitment_weight: float = 1.0
     log_eps: float = 1e-3  # magnitude floor of the log-magnitude loss (1e-5 chases exact digital silence)
@@ -195,6 +206,26 @@ def multi_resolution_stft_loss(
             bank = mel_filterbank(n_fft, min(mel_bins, n_fft // 8)).to(y.device)
             mel_y, mel_x = bank @ mag_y, bank @ mag_x
             total = total + mel_weight * F.l1_loss(torch.log(mel_y + 1e-5), torch.log(mel_x + 1e-5))
+    return total / len(resolutions)
+
+
+def relative_mse(output: torch.Tensor, audio: torch.Tensor, floor: float) -> torch.Tensor:
+    """Mean over clips of each clip's MSE divided by its own power (+ `floor`, so silence stays finite and
+    any sound in it is penalised hard)."""
+    dims = tuple(range(1, audio.dim()))
+    return ((output - audio).pow(2).mean(dim=dims) / (audio.pow(2).mean(dim=dims) + floor)).mean()
+
+
+def clip_spectral_convergence(
+    output: torch.Tensor, audio: torch.Tensor, resolutions: list[list[int]], floor: float
+) -> torch.Tensor:
+    """Spectral convergence per clip (not over the batch, where loud clips drown quiet ones), averaged over
+    clips and resolutions; `floor` keeps silent clips finite while still pricing any output in them."""
+    batch, total = audio.shape[0], output.new_zeros(())
+    for n_fft, hop in resolutions:
+        mag_y = stft_magnitude(output, n_fft, hop).reshape(batch, -1)
+        mag_x = stft_magnitude(audio, n_fft, hop).reshape(batch, -1)
+        total = total + ((mag_y - mag_x).norm(dim=1) / (mag_x.norm(dim=1) + floor)).mean()
     return total / len(resolutions)
 
 
@@ -414,6 +445,15 @@ def spectral_scale(step: int, cfg: CodecTrainingConfig) -> float:
     return min(1.0, max(0.0, (step - cfg.vq_warmup_steps + 1) / cfg.spectral_ramp_steps))
 
 
+def relative_scale(step: int, cfg: CodecTrainingConfig) -> float:
+    """0 before `relative_start_step` (or when it is -1), then a linear ramp to 1 over `relative_ramp_steps`."""
+    if cfg.relative_start_step < 0:
+        return 0.0
+    if cfg.relative_ramp_steps <= 0:
+        return float(step >= cfg.relative_start_step)
+    return min(1.0, max(0.0, (step - cfg.relative_start_step + 1) / cfg.relative_ramp_steps))
+
+
 def train(cfg: CodecTrainingConfig, log=print) -> dict:
     """Run the whole recipe: init, train, evaluate, save, verify the saved model; returns the report."""
     torch.manual_seed(cfg.seed)
@@ -451,8 +491,20 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             )
         else:
             spectral = output.new_zeros(())
+        handover = relative_scale(step, cfg)
+        if handover > 0:
+            relative = cfg.relative_mse_weight * relative_mse(output, audio, cfg.relative_mse_floor)
+            relative = relative + cfg.clip_convergence_weight * clip_spectral_convergence(
+                output, audio, cfg.stft_resolutions, cfg.clip_convergence_floor
+            )
+        else:
+            relative = output.new_zeros(())
         loss = (
-            cfg.mse_weight * mse + cfg.l1_weight * l1 + ramp * spectral + cfg.commitment_weight * commitment
+            (1 - handover) * cfg.mse_weight * mse
+            + handover * relative
+            + cfg.l1_weight * l1
+            + ramp * spectral
+            + cfg.commitment_weight * commitment
         )
         optimizer.zero_grad()
         accelerator.backward(loss)
@@ -460,12 +512,13 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         optimizer.step()
         step += 1
         record = {"step": step, "vq": step > cfg.vq_warmup_steps, "dead_codes_replaced": replaced}
-        record["spectral_scale"] = ramp
+        record["spectral_scale"], record["relative_scale"] = ramp, handover
         for name, value in (
             ("loss", loss),
             ("mse", mse),
             ("l1", l1),
             ("stft", spectral),
+            ("relative", relative),
             ("commitment", commitment),
         ):
             record[name] = float(value.detach())

@@ -199,9 +199,12 @@ def _spectral(x: np.ndarray, sr: int, out: dict) -> tuple[str | None, str | None
     spec_db = _db(power)
     floor_db = _block_floor(spec_db, 16)
     band = (freqs >= 100) & (freqs <= min(7000, sr / 2 - 200))
-    prominence = np.where(band, spec_db - floor_db, -np.inf)
-    peak = prominence.argmax(axis=1)
-    tonal = prominence[np.arange(len(peak)), peak] > TONAL_PROMINENCE_DB
+    # A frame is tonal when some bin stands TONAL_PROMINENCE_DB over the local floor; its pitch is the
+    # loudest such bin, not the most prominent one: a faint codec whine (e.g. a -50 dB line at 4 kHz in an
+    # otherwise empty region) can out-stand a tone smeared by its codec, yet nobody would call it the pitch.
+    prominent = band & (spec_db - floor_db > TONAL_PROMINENCE_DB)
+    peak = np.where(prominent, spec_db, -np.inf).argmax(axis=1)
+    tonal = prominent.any(axis=1)
     out["tonal_fraction"] = float(tonal.mean())
     pitch = direction = None
     if tonal.mean() >= 0.5:  # a sweep's direction is reported, not its (undefined) band
