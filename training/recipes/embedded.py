@@ -376,6 +376,8 @@ scratch on 2 CPU cores:
 Measured by `audiogen_hf.judge` (a DSP scorer: pitch band, pitch direction, noise colour, pulse rate,
 loudness, silence) on {report["clips"]} generated clips ({report["clips"] // len(report["per_prompt"])} per prompt,
 {report["audio_seconds"] / report["clips"]:.1f} s each, the judge's {len(report["per_prompt"])} canonical prompts, seed 0, default generation settings).
+The generation defaults were chosen with this judge on these prompts and seed (`GENERATION_DEFAULTS` in
+`training/recipes/embedded.py` lists the settings tried), so expect a few points less on other seeds.
 
 **Overall (every asked attribute right): {_percent(report["overall"])}**; mean attribute accuracy
 {_percent(report["attribute_mean"])}; speed {report["audio_seconds_per_second"]:.1f} s of audio per second on 2 CPU cores.
