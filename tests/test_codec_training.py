@@ -7,12 +7,12 @@ import json
 import torch
 from transformers import EncodecModel
 
+from training.codec_vq import residual_vq
 from training.train_codec import (
     CodecTrainingConfig,
     encodec_config,
     parse_config,
     reconstruct,
-    residual_vq,
     train,
 )
 
@@ -77,7 +77,7 @@ def test_training_lowers_the_loss_and_saves_a_loadable_codec(tmp_path):
 
 def test_spectral_loss_does_not_prefer_silence():
     """Why the first run collapsed: a silent output must score worse than a slightly detuned tone."""
-    from training.train_codec import multi_resolution_stft_loss
+    from training.codec_losses import multi_resolution_stft_loss
 
     t = torch.arange(8000) / 16000
     tone = (0.05 * torch.sin(2 * torch.pi * 700 * t))[None, None]
@@ -118,7 +118,7 @@ def test_config_layout_and_overrides(tmp_path):
 def test_relative_losses_weigh_quiet_clips_and_price_sound_in_silence():
     """The last phase's per-clip terms: the same relative error costs the same at -40 dB as at -10 dB
     (absolute MSE makes the quiet one 900x cheaper), and any output on a silent clip costs something."""
-    from training.train_codec import clip_spectral_convergence, relative_mse
+    from training.codec_losses import clip_spectral_convergence, relative_mse
 
     t = torch.arange(4000) / 16000
     tone = torch.sin(2 * torch.pi * 600 * t)[None, None]

@@ -2,8 +2,8 @@
 
 Why: the embedded default models (issue 6) need a codec small enough to ship and good enough on the sound
 world's tones, beeps and noises. transformers' EnCodec quantizes without gradients, so this script has its
-own training forward over the model's modules: encoder -> a differentiable residual VQ over the codebook
-buffers (nearest code, straight-through estimator, commitment loss, EMA codebook updates, dead-code
+own training forward over the model's modules: encoder -> a differentiable residual VQ (`training/codec_vq.py`)
+over the codebook buffers (nearest code, straight-through estimator, commitment loss, EMA codebook updates, dead-code
 replacement) -> decoder. The buffers it updates (`embed`, `embed_avg`, `cluster_size`) are the ones
 `EncodecModel.encode/decode` use, so the saved folder encodes and decodes exactly as trained; the report
 checks that by re-measuring the held-out set through the saved model, and scores it with the judge
@@ -44,6 +44,14 @@ from transformers import EncodecConfig, EncodecModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from training.codec_losses import (  # noqa: E402
+    clip_spectral_convergence,
+    multi_resolution_stft_loss,
+    relative_mse,
+    si_snr,
+    spectral_distance_db,
+)
+from training.codec_vq import kmeans_init, residual_vq  # noqa: E402
 from training.sound_world import SAMPLING_RATE, generate_clips, make_clip  # noqa: E402
 
 TONAL_KINDS = ("tone", "chirp", "pulses", "beep_silence", "tone_silence")
@@ -163,187 +171,6 @@ def eval_set(cfg: CodecTrainingConfig) -> list[tuple[str, torch.Tensor]]:
 
     clips = generate_clips(cfg.eval_clips, cfg.eval_seed, kinds=list(KIND_WEIGHTS))
     return [(c.kind, torch.from_numpy(c.audio)[None, None]) for c in clips]
-
-
-# ---------------------------------------------------------------------------------------------- losses
-
-
-def stft_magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    window = torch.hann_window(n_fft, device=x.device)
-    return torch.stft(x.reshape(-1, x.shape[-1]), n_fft, hop, window=window, return_complex=True).abs()
-
-
-def mel_filterbank(n_fft: int, bins: int, sampling_rate: int = SAMPLING_RATE) -> torch.Tensor:
-    """`[bins, n_fft // 2 + 1]` triangular HTK-mel filters, 20 Hz to Nyquist (no torchaudio needed)."""
-    mel = lambda f: 2595 * np.log10(1 + f / 700)  # noqa: E731
-    hz = 700 * (10 ** (np.linspace(mel(20.0), mel(sampling_rate / 2), bins + 2) / 2595) - 1)
-    freqs = np.linspace(0, sampling_rate / 2, n_fft // 2 + 1)
-    lower, centre, upper = hz[:-2, None], hz[1:-1, None], hz[2:, None]
-    ramps = np.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre))
-    return torch.from_numpy(np.maximum(ramps, 0.0)).float()
-
-
-def multi_resolution_stft_loss(
-    y: torch.Tensor,
-    x: torch.Tensor,
-    resolutions: list[list[int]],
-    log_eps: float = 1e-3,
-    weights: tuple[float, float, float] = (1.0, 1.0, 0.0),
-    mel_bins: int = 64,
-) -> torch.Tensor:
-    """(spectral convergence, log-magnitude L1, log-mel L1) weighted by `weights`, averaged over resolutions.
-
-    Why all three: log-magnitude L1 alone scores a silent output well on sparse tonal spectra (most bins
-    are empty), which collapsed the first run; linear convergence and mel energy pull the energy back."""
-    convergence_weight, log_weight, mel_weight = weights
-    total = y.new_zeros(())
-    for n_fft, hop in resolutions:
-        mag_y, mag_x = stft_magnitude(y, n_fft, hop), stft_magnitude(x, n_fft, hop)
-        convergence = torch.linalg.norm(mag_x - mag_y) / (torch.linalg.norm(mag_x) + 1e-7)
-        log_mag = F.l1_loss(torch.log(mag_y + log_eps), torch.log(mag_x + log_eps))
-        total = total + convergence_weight * convergence + log_weight * log_mag
-        if mel_weight:
-            bank = mel_filterbank(n_fft, min(mel_bins, n_fft // 8)).to(y.device)
-            mel_y, mel_x = bank @ mag_y, bank @ mag_x
-            total = total + mel_weight * F.l1_loss(torch.log(mel_y + 1e-5), torch.log(mel_x + 1e-5))
-    return total / len(resolutions)
-
-
-def relative_mse(output: torch.Tensor, audio: torch.Tensor, floor: float) -> torch.Tensor:
-    """Mean over clips of each clip's MSE divided by its own power (+ `floor`, so silence stays finite and
-    any sound in it is penalised hard)."""
-    dims = tuple(range(1, audio.dim()))
-    return ((output - audio).pow(2).mean(dim=dims) / (audio.pow(2).mean(dim=dims) + floor)).mean()
-
-
-def clip_spectral_convergence(
-    output: torch.Tensor, audio: torch.Tensor, resolutions: list[list[int]], floor: float
-) -> torch.Tensor:
-    """Spectral convergence per clip (not over the batch, where loud clips drown quiet ones), averaged over
-    clips and resolutions; `floor` keeps silent clips finite while still pricing any output in them."""
-    batch, total = audio.shape[0], output.new_zeros(())
-    for n_fft, hop in resolutions:
-        mag_y = stft_magnitude(output, n_fft, hop).reshape(batch, -1)
-        mag_x = stft_magnitude(audio, n_fft, hop).reshape(batch, -1)
-        total = total + ((mag_y - mag_x).norm(dim=1) / (mag_x.norm(dim=1) + floor)).mean()
-    return total / len(resolutions)
-
-
-def si_snr(estimate: torch.Tensor, reference: torch.Tensor) -> float:
-    """Scale-invariant SNR in dB of one clip."""
-    estimate, reference = estimate.flatten().double(), reference.flatten().double()
-    estimate, reference = estimate - estimate.mean(), reference - reference.mean()
-    target = (estimate @ reference) / (reference @ reference + 1e-12) * reference
-    return float(
-        10 * torch.log10((target @ target) / ((estimate - target) @ (estimate - target) + 1e-12) + 1e-12)
-    )
-
-
-def spectral_distance_db(
-    estimate: torch.Tensor, reference: torch.Tensor, resolutions: list[list[int]]
-) -> float:
-    """Mean absolute log-magnitude difference in dB, averaged over STFT resolutions (magnitudes floored at 1e-3, -60 dB: empty bins of digital silence do not dominate)."""
-    distances = []
-    for n_fft, hop in resolutions:
-        a = 20 * torch.log10(stft_magnitude(estimate, n_fft, hop) + 1e-3)
-        b = 20 * torch.log10(stft_magnitude(reference, n_fft, hop) + 1e-3)
-        distances.append(float((a - b).abs().mean()))
-    return float(np.mean(distances))
-
-
-# ---------------------------------------------------------------------------------------------- residual VQ
-
-
-def _nearest(vectors: torch.Tensor, embed: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest code (the same squared-Euclidean rule as EncodecEuclideanCodebook.quantize)."""
-    distance = vectors.pow(2).sum(1, keepdim=True) - 2 * vectors @ embed.t() + embed.pow(2).sum(1)[None]
-    return distance.argmin(dim=-1)
-
-
-@torch.no_grad()
-def kmeans_init(
-    model: EncodecModel, vectors: torch.Tensor, iterations: int, generator: torch.Generator
-) -> None:
-    """Initialise every codebook by k-means on the residuals it will see (audiocraft's `kmeans_init`)."""
-    residual = vectors
-    for layer in model.quantizer.layers:
-        book = layer.codebook
-        size = book.embed.shape[0]
-        pick = torch.randint(0, residual.shape[0], (size,), generator=generator)
-        centroids = residual[pick].clone()
-        for _ in range(iterations):
-            assign = _nearest(residual, centroids)
-            counts = torch.bincount(assign, minlength=size).float()
-            sums = torch.zeros_like(centroids).index_add_(0, assign, residual)
-            filled = counts > 0
-            centroids[filled] = sums[filled] / counts[filled, None]
-        counts = torch.bincount(_nearest(residual, centroids), minlength=size).float()
-        book.embed.copy_(centroids)
-        book.cluster_size.copy_(counts.clamp(min=1.0))
-        book.embed_avg.copy_(centroids * book.cluster_size[:, None])
-        book.inited.fill_(1)
-        residual = residual - centroids[_nearest(residual, centroids)]
-
-
-@torch.no_grad()
-def _ema_update(book, vectors: torch.Tensor, codes: torch.Tensor, decay: float, eps: float = 1e-5) -> None:
-    """EMA of code counts and sums; the code is their Laplace-smoothed ratio (audiocraft's update)."""
-    size = book.embed.shape[0]
-    counts = torch.bincount(codes, minlength=size).to(vectors.dtype)
-    sums = torch.zeros_like(book.embed).index_add_(0, codes, vectors)
-    book.cluster_size.mul_(decay).add_(counts, alpha=1 - decay)
-    book.embed_avg.mul_(decay).add_(sums, alpha=1 - decay)
-    total = book.cluster_size.sum()
-    smoothed = (book.cluster_size + eps) / (total + size * eps) * total
-    book.embed.copy_(book.embed_avg / smoothed[:, None])
-
-
-@torch.no_grad()
-def _replace_dead_codes(
-    book, vectors: torch.Tensor, threshold: float, generator: torch.Generator, reset_count: float = 1.0
-) -> int:
-    """Codes whose EMA count fell under `threshold` restart at random vectors of this batch.
-
-    They restart with an EMA count of `reset_count` (embed_avg consistent with it), so the EMA update keeps
-    them where they were put and they get a grace period instead of being re-replaced every step."""
-    dead = book.cluster_size < threshold
-    count = int(dead.sum())
-    if count:
-        pick = torch.randint(0, vectors.shape[0], (count,), generator=generator)
-        book.embed[dead] = vectors[pick]
-        book.cluster_size[dead] = reset_count
-        book.embed_avg[dead] = vectors[pick] * reset_count
-    return count
-
-
-def residual_vq(
-    model: EncodecModel,
-    latents: torch.Tensor,
-    cfg: CodecTrainingConfig | None = None,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """Quantize `[B, D, T]` latents with the model's codebooks: (straight-through quantized `[B, D, T]`,
-    codes `[K, B, T]`, commitment loss, dead codes replaced). With `cfg`, also update the codebooks."""
-    batch, dim, frames = latents.shape
-    flat = latents.transpose(1, 2).reshape(-1, dim)
-    residual, quantized = flat, torch.zeros_like(flat)
-    commitment, codes, replaced = flat.new_zeros(()), [], 0
-    for layer in model.quantizer.layers:
-        book = layer.codebook
-        if cfg is not None:
-            replaced += _replace_dead_codes(
-                book, residual.detach(), cfg.dead_code_threshold, generator, cfg.dead_code_reset_count
-            )
-        index = _nearest(residual.detach(), book.embed)
-        chosen = book.embed[index].detach()
-        commitment = commitment + F.mse_loss(residual, chosen)
-        if cfg is not None:
-            _ema_update(book, residual.detach(), index, cfg.ema_decay)
-        residual = residual - chosen
-        quantized = quantized + chosen
-        codes.append(index.view(batch, frames))
-    straight_through = flat + (quantized - flat).detach()
-    return straight_through.view(batch, frames, dim).transpose(1, 2), torch.stack(codes), commitment, replaced
 
 
 @torch.no_grad()
