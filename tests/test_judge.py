@@ -120,3 +120,22 @@ def test_pitch_is_the_loudest_tonal_peak_not_a_faint_whine():
     heard = analyze(tone + smear + whine, sr)
     assert heard.attributes["pitch"] == "middle", heard.measurements
     assert 550 < heard.measurements["pitch_hz"] < 650
+
+
+@pytest.mark.parametrize("colour", ["white", "pink", "brown"])
+def test_noise_colour_is_read_inside_the_worlds_noise_band(colour):
+    """The world's noise lives below 1 kHz (what the demo codec can carry) and its colour is fitted below
+    800 Hz: the same noise with its 0.8-2 kHz band pushed 12 dB down (as a codec decodes it) keeps its
+    colour, while a 12 dB step inside the band (at 400 Hz: down, or up for brown) changes it."""
+    from audiogen_hf.judge import NOISE_BAND_HZ, NOISE_FIT_HZ
+    from training.sound_world import coloured_noise
+
+    sr, n = 16000, 24000
+    assert NOISE_FIT_HZ[0] > NOISE_BAND_HZ[0] and NOISE_FIT_HZ[1] < NOISE_BAND_HZ[1]
+    noise = coloured_noise(colour, n, sr, np.random.default_rng(3))
+    spectrum, freqs = np.fft.rfft(noise), np.fft.rfftfreq(n, 1 / sr)
+    above = spectrum * np.where(freqs > 850, 10 ** (-12 / 20), 1.0)
+    assert analyze(np.fft.irfft(above, n) * 0.05 / noise.std(), sr).attributes["noise"] == colour
+    step_db = 12.0 if colour == "brown" else -12.0
+    tilted = spectrum * np.where(freqs > 400, 10 ** (step_db / 20), 1.0)
+    assert analyze(np.fft.irfft(tilted, n) * 0.05 / noise.std(), sr).attributes["noise"] != colour

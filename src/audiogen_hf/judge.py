@@ -22,15 +22,18 @@ ATTRIBUTES = ("pitch", "direction", "noise", "pulse", "loudness", "silence")
 
 # The sound world's ranges; the judge's decision boundaries sit between them (geometric means for pitch).
 # Everything tonal lives in 200-1600 Hz and noise in NOISE_BAND_HZ: the embedded demo codec (a 64-dim latent
-# at 50 Hz, trained in minutes on a CPU) reproduces about 1.6 kHz of bandwidth, and a world it cannot
-# reproduce teaches its language models nothing (2-3 kHz tones came back silent).
+# at 50 Hz, trained in minutes on a CPU) reproduces about 1.6 kHz of bandwidth for tones, and a world it cannot
+# reproduce teaches its language models nothing (2-3 kHz tones came back silent). Noise is narrower: its
+# waveform cannot be coded in 32 bits a frame, and that codec decoded white noise flat to 800 Hz but 7-9 dB
+# down at 0.8-1.6 kHz and 20 dB above, whatever its loss (band-stop MSE, per-clip log-mel, no waveform loss on
+# noise clips: the codes did not carry the 0.8-2 kHz level); so noise lives below 1 kHz, colour fitted below 800 Hz.
 BANDS: dict[str, tuple[float, float]] = {
     "low": (200.0, 280.0),
     "middle": (500.0, 700.0),
     "high": (1200.0, 1600.0),
 }
-NOISE_BAND_HZ = (40.0, 2200.0)  # the world's noises are band-limited to this; colour is the slope inside it
-NOISE_FIT_HZ = (150.0, 1800.0)  # where the judge fits the noise slope
+NOISE_BAND_HZ = (40.0, 1000.0)  # the world's noises are band-limited to this; colour is the slope inside it
+NOISE_FIT_HZ = (100.0, 800.0)  # where the judge fits the noise slope (3 octaves, inside the skirts)
 PULSE_RATES: dict[str, tuple[float, float]] = {"slow": (1.8, 2.4), "fast": (7.0, 9.0)}
 LEVELS_DB: dict[str, float] = {"quiet": -34.0, "normal": -22.0, "loud": -12.0}
 NOISE_COLOURS = ("white", "pink", "brown")
