@@ -278,6 +278,21 @@ def test_unconditional_generation_skips_cfg(model):
     assert {x.shape[0] for x in calls.inputs} == {1}
 
 
+def test_guidance_fixed_at_one_skips_the_null_pass_and_keeps_the_tokens(model, texts):
+    """cfg 1 -> 1 is the conditional logits alone: one decoder pass per step, the same tokens as the batched
+    [cond; null] path gives (up to float rounding of uncond + (cond - uncond))."""
+    knobs = {"decoding_steps": FAST_STEPS, "max_cfg_coef": 1.0, "min_cfg_coef": 1.0, "temperature": 0.0}
+    with DecoderCalls(model) as calls:
+        fast = model.generate(**texts, **knobs, return_dict_in_generate=True)
+    assert {x.shape[0] for x in calls.inputs} == {2}
+    with DecoderCalls(model) as calls:
+        guided = model.generate(
+            **texts, **{**knobs, "max_cfg_coef": 1.0 + 1e-9}, return_dict_in_generate=True
+        )
+    assert {x.shape[0] for x in calls.inputs} == {4}
+    assert torch.equal(fast.sequences, guided.sequences)
+
+
 @pytest.mark.parametrize("arrangement", ["nonoverlap", "stride1"])
 @pytest.mark.parametrize("prompt_frames", [15, 16])
 def test_audio_prompt_is_a_frozen_prefix(model, processor, arrangement, prompt_frames):

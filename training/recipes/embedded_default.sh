@@ -24,7 +24,7 @@ export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS" TOKENIZERS_PARALLEL
 ART="${ART:-training/artifacts/embedded}"
 CODEC="${CODEC:-training/artifacts/codec}"
 SHIP="${SHIP:-src/audiogen_hf/default_models}"
-NUM_CLIPS="${NUM_CLIPS:-2000}"
+NUM_CLIPS="${NUM_CLIPS:-4000}"
 LM_ARGS="${LM_ARGS:-}"  # extra train.py flags for both LMs, e.g. "--max_steps 2" for a smoke run
 JUDGE_CLIPS="${JUDGE_CLIPS:-8}"
 RUN="nice -n 5 python"
