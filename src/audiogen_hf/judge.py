@@ -24,9 +24,10 @@ ATTRIBUTES = ("pitch", "direction", "noise", "pulse", "loudness", "silence")
 # Everything tonal lives in 200-1600 Hz and noise in NOISE_BAND_HZ: the embedded demo codec (a 64-dim latent
 # at 50 Hz, trained in minutes on a CPU) reproduces about 1.6 kHz of bandwidth for tones, and a world it cannot
 # reproduce teaches its language models nothing (2-3 kHz tones came back silent). Noise is narrower: its
-# waveform cannot be coded in 32 bits a frame, and that codec decoded white noise flat to 800 Hz but 9-12 dB
-# down at 0.8-1.6 kHz and ~24 dB above, whatever its loss (band-stop MSE, per-clip log-mel, no waveform loss on
-# noise clips: the codes did not carry the 0.8-2 kHz level); so noise lives below 1 kHz, colour fitted below 800 Hz.
+# waveform cannot be coded in 32 bits a frame, and that codec decoded white noise 5 dB down (evenly) to 800 Hz,
+# 11-12 dB down at 0.8-1.6 kHz and 24-30 dB above; fine-tunes with per-clip log-mel and no waveform loss in that
+# band, or none on noise clips, did not change it (the codes did not carry the 0.8-2 kHz level). So noise lives
+# below 1 kHz, its colour fitted below 800 Hz.
 BANDS: dict[str, tuple[float, float]] = {
     "low": (200.0, 280.0),
     "middle": (500.0, 700.0),
