@@ -75,6 +75,29 @@ def test_training_lowers_the_loss_and_saves_a_loadable_codec(tmp_path):
         torch.testing.assert_close(decoded[..., :3200], reconstruct(codec, audio))
 
 
+def test_a_failing_evaluation_keeps_the_trained_weights(tmp_path, monkeypatch):
+    """The evaluation once crashed on a GPU (held-out clips left on the CPU) after a full run: the weights and
+    the loss history are written before anything is measured, so such a failure loses nothing."""
+    import training.train_codec as train_codec
+
+    def broken_evaluate(*args, **kwargs):
+        raise RuntimeError("evaluation broke")
+
+    monkeypatch.setattr(train_codec, "evaluate", broken_evaluate)
+    cfg = tiny_config(tmp_path, max_steps=4, vq_warmup_steps=2)
+    try:
+        train(cfg, log=lambda _: None)
+    except RuntimeError as error:
+        assert "evaluation broke" in str(error)
+    else:
+        raise AssertionError("the broken evaluation should have propagated")
+    saved = tmp_path / "codec"
+    assert len(json.loads((saved / "loss_history.json").read_text())) == 4
+    codec = EncodecModel.from_pretrained(saved).eval()
+    assert codec.config.codebook_size == 16
+    assert not (saved / "report.json").exists()  # no report claims numbers that were never measured
+
+
 def test_spectral_loss_does_not_prefer_silence():
     """Why the first run collapsed: a silent output must score worse than a slightly detuned tone."""
     from training.codec_losses import multi_resolution_stft_loss

@@ -203,10 +203,12 @@ def evaluate(
     from audiogen_hf.judge import ATTRIBUTES, analyze
 
     model.eval()
+    device = next(model.parameters()).device
     per_kind: dict[str, list[float]] = {}
     distances = []
     agree: dict[str, list[bool]] = {a: [] for a in ATTRIBUTES}
     for kind, audio in clips:
+        audio = audio.to(device)
         if roundtrip:
             bandwidth = max(model.config.target_bandwidths)
             encoded = model.encode(audio, bandwidth=bandwidth)
@@ -216,6 +218,7 @@ def evaluate(
         else:
             output = reconstruct(model, audio)
         distances.append(spectral_distance_db(output, audio, resolutions))
+        output, audio = output.cpu(), audio.cpu()  # the judge works on numpy
         heard, original = analyze(output[0], SAMPLING_RATE), analyze(audio[0], SAMPLING_RATE)
         for attribute in ATTRIBUTES:
             agree[attribute].append(heard.attributes[attribute] == original.attributes[attribute])
@@ -236,7 +239,10 @@ def evaluate(
 @torch.no_grad()
 def codebook_usage(model: EncodecModel, clips: list[tuple[str, torch.Tensor]]) -> list[float]:
     """Perplexity of each codebook's codes over the held-out set (how many codes are really used)."""
-    codes = torch.cat([residual_vq(model, model.encoder(a))[1].flatten(1) for _, a in clips], dim=1)
+    device = next(model.parameters()).device
+    codes = torch.cat(
+        [residual_vq(model, model.encoder(a.to(device)))[1].flatten(1) for _, a in clips], dim=1
+    ).cpu()
     usage = []
     for row in codes:
         p = torch.bincount(row, minlength=model.config.codebook_size).double()
@@ -370,12 +376,14 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
 def finish(
     codec: EncodecModel, cfg: CodecTrainingConfig, held_out, history: list[dict], minutes: float
 ) -> dict:
-    """Evaluate, save, reload the saved folder and re-measure through `encode/decode`."""
+    """Save (first: a failing evaluation must not lose the trained weights), evaluate, reload the saved
+    folder and re-measure through `encode/decode`."""
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    metrics = evaluate(codec, held_out, cfg.stft_resolutions)
     codec.save_pretrained(out)
-    reloaded = EncodecModel.from_pretrained(out).eval()
+    (out / "loss_history.json").write_text(json.dumps(history) + "\n")
+    metrics = evaluate(codec, held_out, cfg.stft_resolutions)
+    reloaded = EncodecModel.from_pretrained(out).eval().to(next(codec.parameters()).device)
     roundtrip = evaluate(reloaded, held_out, cfg.stft_resolutions, roundtrip=True)
     tail = history[-min(len(history), 50) :]
     report = {
@@ -398,7 +406,6 @@ def finish(
         },
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "loss_history.json").write_text(json.dumps(history) + "\n")
     return report
 
 
