@@ -85,6 +85,8 @@ def test_a_failing_evaluation_keeps_the_trained_weights(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_codec, "evaluate", broken_evaluate)
     cfg = tiny_config(tmp_path, max_steps=4, vq_warmup_steps=2)
+    (tmp_path / "codec").mkdir()
+    (tmp_path / "codec" / "report.json").write_text('{"steps": 999}')  # an earlier run's report
     try:
         train(cfg, log=lambda _: None)
     except RuntimeError as error:

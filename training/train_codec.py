@@ -380,6 +380,7 @@ def finish(
     folder and re-measure through `encode/decode`."""
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").unlink(missing_ok=True)  # an earlier run's numbers must not describe these weights
     codec.save_pretrained(out)
     (out / "loss_history.json").write_text(json.dumps(history) + "\n")
     metrics = evaluate(codec, held_out, cfg.stft_resolutions)
