@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from transformers import EncodecModel
 
@@ -87,12 +88,8 @@ def test_a_failing_evaluation_keeps_the_trained_weights(tmp_path, monkeypatch):
     cfg = tiny_config(tmp_path, max_steps=4, vq_warmup_steps=2)
     (tmp_path / "codec").mkdir()
     (tmp_path / "codec" / "report.json").write_text('{"steps": 999}')  # an earlier run's report
-    try:
+    with pytest.raises(RuntimeError, match="evaluation broke"):
         train(cfg, log=lambda _: None)
-    except RuntimeError as error:
-        assert "evaluation broke" in str(error)
-    else:
-        raise AssertionError("the broken evaluation should have propagated")
     saved = tmp_path / "codec"
     assert len(json.loads((saved / "loss_history.json").read_text())) == 4
     codec = EncodecModel.from_pretrained(saved).eval()
