@@ -75,6 +75,34 @@ def clip_spectral_convergence(
     return total / len(resolutions)
 
 
+def band_energy_loss(
+    output: torch.Tensor,
+    audio: torch.Tensor,
+    n_fft: int = 1024,
+    bands: int = 20,
+    band_hz: tuple[float, float] = (100.0, 4000.0),
+    floor: float = 1e-4,
+) -> torch.Tensor:
+    """Per clip, mean |ln| ratio of the time-averaged power in `bands` log-spaced bands (its long-term
+    spectrum: level and colour, blind to phase), each band floored 30 dB under the clip's mean band power
+    plus an absolute `floor` (so silence prices any output in it).
+
+    Why: waveform MSE can only reach the conditional mean of a sound whose phase the codes do not carry, so
+    noise decoded darker and weaker than it went in (white at -1.8 dB/octave, brown at -5.1); this term is
+    indifferent to phase and asks for the right energy in every band."""
+    edges = np.geomspace(band_hz[0], band_hz[1], bands + 1)
+    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLING_RATE)
+    member = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])
+    if not member.any(axis=1).all():
+        raise ValueError(f"{bands} bands over {band_hz} Hz leave a band without an FFT bin at n_fft={n_fft}")
+    matrix = torch.from_numpy(member.astype(np.float32)).to(audio.device)
+    batch = audio.shape[0]
+    power_y = stft_magnitude(output, n_fft, n_fft // 4).pow(2).mean(-1).reshape(batch, -1) @ matrix.T
+    power_x = stft_magnitude(audio, n_fft, n_fft // 4).pow(2).mean(-1).reshape(batch, -1) @ matrix.T
+    floors = power_x.mean(dim=1, keepdim=True) * 1e-3 + floor
+    return (torch.log(power_y + floors) - torch.log(power_x + floors)).abs().mean()
+
+
 def si_snr(estimate: torch.Tensor, reference: torch.Tensor) -> float:
     """Scale-invariant SNR in dB of one clip."""
     estimate, reference = estimate.flatten().double(), reference.flatten().double()

@@ -88,12 +88,16 @@ def chirp(start: float, octaves: float, n: int, sr: int) -> np.ndarray:
 
 
 def coloured_noise(colour: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """White, pink (-3 dB/octave) or brown (-6 dB/octave) Gaussian noise, shaped in the frequency domain and
-    band-limited to `NOISE_BAND_HZ` by 24 dB/octave (4th-order Butterworth) skirts: a brick wall would read as
-    a tonal peak at its edge. The colour is the slope inside the band."""
+    """White, pink (-3 dB/octave) or brown (-6 dB/octave) Gaussian noise, band-limited to `NOISE_BAND_HZ`."""
+    return shaped_noise({"white": 0.0, "pink": 0.5, "brown": 1.0}[colour], n, sr, rng)
+
+
+def shaped_noise(exponent: float, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise with amplitude spectrum ~ f ** -exponent (a slope of -6.02 x exponent dB/octave), shaped
+    in the frequency domain and band-limited to `NOISE_BAND_HZ` by 24 dB/octave (4th-order Butterworth)
+    skirts: a brick wall would read as a tonal peak at its edge. The colour is the slope inside the band."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / sr)
-    exponent = {"white": 0.0, "pink": 0.5, "brown": 1.0}[colour]
     spectrum *= np.maximum(freqs, 20.0) ** -exponent
     low, high = NOISE_BAND_HZ
     ratio = np.maximum(freqs, 1.0)

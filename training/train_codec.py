@@ -44,7 +44,9 @@ from transformers import EncodecConfig, EncodecModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from training.codec_augment import broad_scene  # noqa: E402
 from training.codec_losses import (  # noqa: E402
+    band_energy_loss,
     clip_spectral_convergence,
     multi_resolution_stft_loss,
     relative_mse,
@@ -72,6 +74,9 @@ class CodecTrainingConfig:
     # data: fresh sound-world clips every step (an endless stream), random crops of `segment_seconds`
     segment_seconds: float = 0.64
     batch_size: int = 8
+    # share of each batch drawn from `training/codec_augment.py` (uncaptioned tones, sweeps and noises over
+    # continuous pitch / colour ranges) instead of the captioned world, so the codes do not snap to its bands
+    broad_fraction: float = 0.0
     eval_clips: int = 48
     eval_seed: int = 1000
     # optimisation
@@ -102,6 +107,8 @@ class CodecTrainingConfig:
     relative_mse_floor: float = 1e-4
     clip_convergence_weight: float = 2.0  # per clip: ||Y - X||_F / (||X||_F + clip_convergence_floor)
     clip_convergence_floor: float = 1e-2
+    # per-clip long-term band energies (level and noise colour, phase-blind), ramped in with the spectral terms
+    band_energy_weight: float = 0.0
     mel_bins: int = 64
     commitment_weight: float = 1.0
     log_eps: float = 1e-3  # magnitude floor of the log-magnitude loss (1e-5 chases exact digital silence)
@@ -128,6 +135,8 @@ class CodecTrainingConfig:
             )
         if self.max_steps < 1 or self.batch_size < 1:
             raise ValueError("max_steps and batch_size must be >= 1")
+        if not 0.0 <= self.broad_fraction <= 1.0:
+            raise ValueError(f"broad_fraction is a share of the batch in [0, 1], got {self.broad_fraction}")
 
 
 def encodec_config(cfg: CodecTrainingConfig) -> EncodecConfig:
@@ -155,9 +164,14 @@ def training_batch(
 ) -> torch.Tensor:
     """`[batch, 1, samples]` random crops of fresh clips (clip ids follow the step, so runs are repeatable)."""
     length = int(round(cfg.segment_seconds * SAMPLING_RATE / 320)) * 320
+    seed = cfg.seed if seed is None else seed
     crops = []
     for j in range(cfg.batch_size):
-        audio = make_clip(step * cfg.batch_size + j, cfg.seed if seed is None else seed).audio
+        own = np.random.default_rng([seed, step, j, 1])  # which source, and the broad scene itself
+        if own.random() < cfg.broad_fraction:
+            crops.append(broad_scene(own, length, SAMPLING_RATE))
+            continue
+        audio = make_clip(step * cfg.batch_size + j, seed).audio
         if len(audio) < length:
             audio = np.pad(audio, (0, length - len(audio)))
         start = int(generator.integers(0, len(audio) - length + 1))
@@ -324,6 +338,8 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             )
         else:
             spectral = output.new_zeros(())
+        if ramp > 0 and cfg.band_energy_weight:
+            spectral = spectral + cfg.band_energy_weight * band_energy_loss(output, audio)
         handover = relative_scale(step, cfg)
         if handover > 0:
             relative = cfg.relative_mse_weight * relative_mse(output, audio, cfg.relative_mse_floor)
