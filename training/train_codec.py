@@ -19,7 +19,9 @@ passed only the bands it had learned (gain ~1 at 200-300 and 600-800 Hz, ~0.01 a
 dims at 50 Hz carries about D x 25 Hz of bandwidth, so the world's tonal content now lives in 200-1610 Hz,
 the latent is 64-dim, and the plain-autoencoder phase lasts until the upper band is learned. Absolute MSE
 still neglects quiet clips (quiet middle tones decoded at 1.4 kHz, silence as a -45 dB blip), so a last phase
-hands it over to per-clip, level-normalised MSE and spectral convergence.
+hands it over to per-clip, level-normalised MSE and spectral convergence. Trained on the captioned world
+alone, the codes snap to its three pitch bands (chirps decode as ~550 Hz lines); `broad_fraction` mixes in
+uncaptioned scenes over continuous pitch and noise-slope ranges (docs/training.md has what it measured).
 
     nice -n 5 accelerate launch training/train_codec.py --config training/configs/codec.yaml
 """
