@@ -2,11 +2,11 @@
 
 Why: the captioned world puts steady tones in three narrow bands and noise in three colours, so a codec
 trained on it alone learns those points and snaps what lies between them: its rising and falling chirps
-(one octave per second through 280-1200 Hz) decoded as ~550 Hz lines at a third of their sweep rate, and
-its noise colours came back compressed toward one another (slopes 0 / -3 / -6 dB/octave decoded as
--1.8 / -4.4 / -5.1). These scenes carry no captions; they teach the codec frequency and colour as
-continua: tones and sweeps at log-uniform pitches over the whole tonal band, noise of any slope between
-white and brown (and a little beyond), pulsed and mixed versions, any level, with silent stretches.
+(about one octave per second) decoded as ~550 Hz lines at a third of their sweep rate. These scenes carry no
+captions; they show the codec pitch and noise slope as continua: tones and sweeps at log-uniform pitches over
+the whole tonal band, noise of any slope between white and brown (and a little beyond), pulsed and mixed
+versions, any level, with silent stretches. Measured (docs/training.md): a quarter of each batch took the
+judge's ceiling on pitch and direction to 100 %; decoded noise colour did not improve.
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ def band_energy_loss(
 
     Why: waveform MSE can only reach the conditional mean of a sound whose phase the codes do not carry, so
     noise decoded darker and weaker than it went in (white at -1.8 dB/octave, brown at -5.1); this term is
-    indifferent to phase and asks for the right energy in every band."""
+    indifferent to phase and asks for the right energy in every band. Measured at weights 0.2 and 0.5 it barely
+    moved the decoded slopes (docs/training.md), so it is off by default."""
     edges = np.geomspace(band_hz[0], band_hz[1], bands + 1)
     freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLING_RATE)
     member = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])
