@@ -32,6 +32,56 @@ def test_forward_loss_is_audiocrafts_objective(audiogen, processor):
     assert out.logits_mask[0].sum(-1).tolist() == [9, 8, 7, 6]
 
 
+def test_forward_with_pattern_tail_predicts_every_frame(audiogen, processor):
+    inputs = processor(text=["a dog barks", "rain"], padding=True)
+    codes = torch.randint(0, 64, (2, 4, 9))
+    dec = audiogen.config.decoder
+    out = audiogen(**inputs, labels=codes, include_pattern_tail=True)
+    assert out.logits_mask.all() and out.logits.shape == (2, 4, 9, 64)
+    seq, _ = build_delay_pattern(codes, dec.delays, dec.special_token_id)
+    cond = audiogen.encode_text(inputs["input_ids"], inputs["attention_mask"])
+    step_logits, _ = audiogen.decoder(seq[..., : 9 + max(dec.delays)], cond)
+    losses = []
+    for q in range(4):
+        logits_q = step_logits[:, q, q : q + 9]
+        assert torch.allclose(out.logits[:, q], logits_q, atol=1e-5)
+        losses.append(F.cross_entropy(logits_q.reshape(-1, 64), codes[:, q].reshape(-1)))
+    assert torch.allclose(out.loss, torch.stack(losses).mean(), atol=1e-5)
+    # the frames both objectives predict get the same logits
+    plain = audiogen(**inputs, labels=codes)
+    assert torch.allclose(plain.logits[plain.logits_mask], out.logits[plain.logits_mask], atol=1e-5)
+
+
+@pytest.mark.parametrize("tail", [False, True])
+def test_training_the_pattern_tail_is_what_makes_clip_ends_right(processor, tail):
+    """Memorise one code sequence, then decode it greedily: without the tail, generation's last steps (the
+    special token standing in for finished codebooks, never seen in training) get the last `delay[q]` frames of
+    codebook `q` wrong; with it every frame comes back."""
+    from tests.conftest import make_tiny_audiogen
+
+    model = make_tiny_audiogen(seed=0).train()
+    torch.manual_seed(0)
+    codes = torch.randint(0, 64, (1, 4, 8))
+    inputs = processor(text=["a dog barks"])
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    for _ in range(150):
+        loss = model(**inputs, labels=codes, include_pattern_tail=tail).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    out = model.generate(
+        **inputs, max_new_tokens=8, do_sample=False, guidance_scale=1.0, return_dict_in_generate=True
+    )
+    right = (out.sequences == codes)[0]
+    assert right[:, :5].all()  # frames every codebook had in training either way
+    if tail:
+        assert right.all()
+    else:
+        tail_frames = torch.arange(8)[None, :] >= 8 - torch.tensor([0, 1, 2, 3])[:, None]
+        assert not right[tail_frames].all() and right[~tail_frames].all()
+
+
 def test_forward_ignores_negative_labels_and_trains(processor):
     from tests.conftest import make_tiny_audiogen
 

@@ -1,5 +1,6 @@
 """The delay pattern against audiocraft's documented layouts."""
 
+import pytest
 import torch
 
 from audiogen_hf.delay_pattern import (
@@ -53,3 +54,14 @@ def test_logit_alignment_masks_last_delay_frames():
     assert torch.equal(aligned[:, 2, 1], step_logits[:, 2, 3])
     assert torch.equal(aligned[:, 3, 2], step_logits[:, 3, 5])
     assert (aligned[:, 3, 3:] == 0).all()
+
+
+def test_logit_alignment_with_the_pattern_tail_predicts_every_frame():
+    # T = 6 frames from T + max(delay) = 9 steps: frame t of codebook q is still predicted by step t + q.
+    step_logits = torch.randn(2, 4, 9, 5)
+    aligned, valid = align_logits_to_frames(step_logits, DELAYS, num_frames=6)
+    assert aligned.shape == (2, 4, 6, 5) and valid.all()
+    assert torch.equal(aligned[:, 3, 5], step_logits[:, 3, 8])
+    assert torch.equal(aligned[:, 1, 5], step_logits[:, 1, 6])
+    with pytest.raises(ValueError, match="num_frames must be in"):
+        align_logits_to_frames(step_logits, DELAYS, num_frames=10)

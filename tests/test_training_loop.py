@@ -149,3 +149,17 @@ def test_finetune_a_saved_model(tmp_path, saved_audiogen):
     bad = write_config(tmp_path, model_name_or_path=str(saved_audiogen), model_type="magnet")
     with pytest.raises(ValueError, match="drop --model_type"):
         train(*parse_args(["--config", str(bad)]))
+
+
+def test_pattern_tail_reaches_the_loss_and_is_audiogen_only(tmp_path):
+    """The same first batch scores differently once the delay pattern's tail is trained too (more frames
+    predicted); MAGNeT, which has no delay pattern, refuses the option."""
+    first = {}
+    for tail in (False, True):
+        (tmp_path / str(tail)).mkdir()
+        config = write_config(tmp_path / str(tail), max_steps=1, logging_steps=1, pattern_tail=tail)
+        first[tail] = losses(train(*parse_args(["--config", str(config)])))[0]
+    assert first[True] != pytest.approx(first[False], abs=1e-4)
+    bad = write_config(tmp_path, model_type="magnet", max_steps=1, pattern_tail=True)
+    with pytest.raises(ValueError, match="MAGNeT has none"):
+        train(*parse_args(["--config", str(bad)]))

@@ -46,6 +46,14 @@ class ModelArguments:
             "help": "MAGNeT atomic span length in frames; default: the model config's (audiocraft: 3 = 60 ms)."
         },
     )
+    pattern_tail: bool = field(
+        default=False,
+        metadata={
+            "help": "AudioGen only: also train the delay pattern's last steps, which generation reaches at the end "
+            "of every clip (audiocraft never trains them; a small model then ends clips with a click). "
+            "Off by default, as audiocraft."
+        },
+    )
     gradient_checkpointing: bool = field(
         default=False, metadata={"help": "Recompute decoder activations in backward to save memory."}
     )

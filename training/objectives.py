@@ -116,13 +116,22 @@ def compute_loss(
     batch: dict,
     generator: torch.Generator,
     masking: MagnetMasking | None = None,
+    pattern_tail: bool = False,
 ) -> torch.Tensor:
     """One training loss for either family. `batch` holds `input_ids`, `attention_mask` and `labels`
-    (codes `[B, K, T]`); `masking` is set for MAGNeT and None for AudioGen."""
+    (codes `[B, K, T]`); `masking` is set for MAGNeT and None for AudioGen, whose `pattern_tail` also trains
+    the delay pattern's last steps (`include_pattern_tail` of its forward)."""
     if masking is None:
         return model(
-            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=batch["labels"],
+            include_pattern_tail=pattern_tail,
         ).loss
+    if pattern_tail:
+        raise ValueError(
+            "pattern_tail is an AudioGen option (MAGNeT has no delay pattern); drop it for MAGNeT."
+        )
     mask_id = _unwrap(model).config.decoder.vocab_size
     decoder_input_ids, stage = masking(batch["labels"], mask_id, generator)
     return model(

@@ -264,6 +264,10 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     logger.info(f"data: {skipped.describe()} before training", main_process_only=True)
 
     masking = None
+    if model_args.pattern_tail and family != "audiogen":
+        raise ValueError(
+            "pattern_tail trains AudioGen's delay pattern tail; MAGNeT has none: drop --pattern_tail."
+        )
     if family == "magnet":
         span_len = model_args.span_len or getattr(model.config.decoder, "span_len", 3)
         masking = MagnetMasking(int(data_args.segment_seconds * model.config.frame_rate), span_len)
@@ -327,7 +331,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
                         batch["attention_mask"], model_args.cfg_dropout, gen
                     )
                     with accelerator.autocast():
-                        loss = compute_loss(model, batch, gen, masking)
+                        loss = compute_loss(model, batch, gen, masking, model_args.pattern_tail)
                     tokens += batch["labels"].numel()
                 accelerator.backward(loss / accum)
             step_loss += loss.detach() / accum

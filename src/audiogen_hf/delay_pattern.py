@@ -60,19 +60,25 @@ def revert_delay_pattern(sequence: torch.Tensor, delays: list[int], num_frames: 
     return sequence.gather(2, index[None].expand(batch, -1, -1))
 
 
-def align_logits_to_frames(step_logits: torch.Tensor, delays: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Map decoder outputs on the first `T` pattern steps back to frames.
+def align_logits_to_frames(
+    step_logits: torch.Tensor, delays: list[int], num_frames: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Map decoder outputs on the first `S` pattern steps back to `num_frames` frames (default `S`).
 
     The output at step `s` predicts step `s + 1`, so frame `t` of codebook `q` is predicted at step `t + d[q]`.
-    `step_logits` is `[B, K, T, V]`; returns frame-aligned logits `[B, K, T, V]` (zeros where no prediction
-    exists) and the `[K, T]` mask of frames that have a prediction (the last `d[q]` frames of codebook `q` do not:
-    audiocraft's `keep_only_valid_steps`).
+    `step_logits` is `[B, K, S, V]`; returns frame-aligned logits `[B, K, num_frames, V]` (zeros where no
+    prediction exists) and the `[K, num_frames]` mask of frames that have a prediction. With `S = T` (audiocraft's
+    `keep_only_valid_steps`) the last `d[q]` frames of codebook `q` have none; with `S = T + max(d)` (the pattern's
+    tail included) every frame has one.
     """
-    batch, num_codebooks, num_frames, vocab = step_logits.shape
+    batch, num_codebooks, num_steps, vocab = step_logits.shape
+    num_frames = num_steps if num_frames is None else num_frames
+    if not 0 < num_frames <= num_steps:
+        raise ValueError(f"num_frames must be in [1, {num_steps}] (the steps given), got {num_frames}.")
     frames = torch.arange(num_frames, device=step_logits.device)
     index = frames[None, :] + torch.tensor(delays, device=step_logits.device)[:, None]
-    valid = index < num_frames
-    index = index.clamp(max=num_frames - 1)
+    valid = index < num_steps
+    index = index.clamp(max=num_steps - 1)
     aligned = step_logits.gather(2, index[None, :, :, None].expand(batch, -1, -1, vocab))
     aligned = aligned * valid[None, :, :, None].to(aligned.dtype)
     return aligned, valid

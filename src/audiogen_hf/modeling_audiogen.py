@@ -51,12 +51,18 @@ class AudioGenForConditionalGeneration(TextToCodesPreTrainedModel, AudioGenGener
         labels: torch.Tensor | None = None,
         encoder_hidden_states: torch.Tensor | None = None,
         return_dict: bool | None = None,
+        include_pattern_tail: bool = False,
         **kwargs,
     ) -> CodebookLMOutput | tuple:
         """Teacher-forced logits and loss for codec codes `labels` `[B, K, T]` (not delayed: the model applies the
         delay pattern). Negative label ids are ignored by the loss. The returned logits are aligned with
         `labels`; the last `delay[k]` frames of codebook `k` have no prediction (`logits_mask` is False there),
         as in audiocraft's `compute_predictions`.
+
+        `include_pattern_tail=True` also runs the last `max(delay)` pattern steps, so every frame is predicted.
+        Why: `generate()` always reaches those steps at the end of a clip, with the special token standing in for
+        the finished early codebooks; audiocraft never trains them, and a small model trained that way emitted
+        random late-codebook codes there (a -40 dB click in the last 40 ms that broke "then silence").
 
         `encoder_hidden_states` may replace `input_ids` (projected, zeroed conditioning `[B, L, hidden]`).
         """
@@ -76,8 +82,9 @@ class AudioGenForConditionalGeneration(TextToCodesPreTrainedModel, AudioGenGener
         special = decoder_config.special_token_id
         known = labels >= 0
         sequence, _ = build_delay_pattern(torch.where(known, labels, special), decoder_config.delays, special)
-        step_logits, _ = self.decoder(sequence[..., :frames], encoder_hidden_states)
-        logits, valid = align_logits_to_frames(step_logits, decoder_config.delays)
+        steps = frames + max(decoder_config.delays) if include_pattern_tail else frames
+        step_logits, _ = self.decoder(sequence[..., :steps], encoder_hidden_states)
+        logits, valid = align_logits_to_frames(step_logits, decoder_config.delays, frames)
         mask = valid[None] & known
         loss = codebook_cross_entropy(logits, labels.clamp(min=0), mask)
         output = CodebookLMOutput(
