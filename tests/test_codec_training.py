@@ -184,3 +184,58 @@ def test_relative_phase_runs_and_is_logged(tmp_path):
     history = json.loads((tmp_path / "codec" / "loss_history.json").read_text())
     assert [h["relative_scale"] for h in history] == [0.0] * 5 + [0.5, 1.0, 1.0]  # step index 5 on
     assert history[0]["relative"] == 0.0 and all(h["relative"] > 0 for h in history[5:])
+
+
+def test_decoder_only_polish_keeps_every_code_and_changes_only_the_decoder(tmp_path):
+    """A polish run starts from a trained codec and trains its decoder alone: the encoder and codebooks come
+    out bit-identical (so the codes, and any LM trained on them, keep their meaning) while the decoder moves
+    and its loss falls."""
+    train(tiny_config(tmp_path, max_steps=4, vq_warmup_steps=2), log=lambda _: None)
+    base = tmp_path / "codec"
+    polish = tiny_config(
+        tmp_path,
+        output_dir=str(tmp_path / "polished"),
+        init_from=str(base),
+        decoder_only=True,
+        vq_warmup_steps=0,
+        max_steps=10,
+        mse_weight=0.0,
+        spectral_ramp_steps=0,
+        band_energy_weight=1.0,
+        band_energy_hz=[100.0, 1000.0],
+        band_energy_bands=8,
+        convergence_weight=1.0,
+    )
+    train(polish, log=lambda _: None)
+    before, after = EncodecModel.from_pretrained(base), EncodecModel.from_pretrained(tmp_path / "polished")
+    old, new = before.state_dict(), after.state_dict()
+    frozen = [k for k in old if not k.startswith("decoder.")]
+    assert frozen and all(torch.equal(old[k], new[k]) for k in frozen)
+    assert any(not torch.equal(old[k], new[k]) for k in old if k.startswith("decoder."))
+    audio = torch.randn(1, 1, 3200) * 0.1
+    bandwidth = max(before.config.target_bandwidths)
+    assert torch.equal(
+        before.encode(audio, bandwidth=bandwidth).audio_codes,
+        after.encode(audio, bandwidth=bandwidth).audio_codes,
+    )
+    history = json.loads((tmp_path / "polished" / "loss_history.json").read_text())
+    assert sum(h["loss"] for h in history[-3:]) < sum(h["loss"] for h in history[:3])
+    assert all(h["dead_codes_replaced"] == 0 and h["commitment"] == 0.0 for h in history)
+
+
+def test_decoder_only_polish_refuses_what_it_cannot_do(tmp_path):
+    with pytest.raises(ValueError, match="set init_from"):
+        CodecTrainingConfig(decoder_only=True)
+    with pytest.raises(ValueError, match="band_energy_hz must be"):
+        CodecTrainingConfig(band_energy_hz=[1000.0, 100.0])
+    with pytest.raises(ValueError, match="set vq_warmup_steps: 0"):
+        CodecTrainingConfig(init_from="somewhere", vq_warmup_steps=300)
+    with pytest.raises(FileNotFoundError, match="no codec there"):
+        train(
+            tiny_config(tmp_path, init_from=str(tmp_path / "missing"), vq_warmup_steps=0), log=lambda _: None
+        )
+    train(tiny_config(tmp_path, max_steps=2, vq_warmup_steps=1), log=lambda _: None)
+    wider = tiny_config(tmp_path, init_from=str(tmp_path / "codec"), vq_warmup_steps=0, hidden_size=16)
+    with pytest.raises(ValueError, match=r"does not match this config.*hidden_size"):
+        train(wider, log=lambda _: None)
+    assert parse_config(["--decoder_only", "true", "--init_from", "x", "--vq_warmup_steps", "0"]).decoder_only

@@ -111,6 +111,8 @@ class CodecTrainingConfig:
     clip_convergence_floor: float = 1e-2
     # per-clip long-term band energies (level and noise colour, phase-blind), ramped in with the spectral terms
     band_energy_weight: float = 0.0
+    band_energy_hz: list[float] = field(default_factory=lambda: [100.0, 4000.0])  # the bands' span
+    band_energy_bands: int = 20  # log-spaced over that span
     mel_bins: int = 64
     commitment_weight: float = 1.0
     log_eps: float = 1e-3  # magnitude floor of the log-magnitude loss (1e-5 chases exact digital silence)
@@ -122,6 +124,10 @@ class CodecTrainingConfig:
     dead_code_reset_count: float = 1.0  # EMA count a replaced code restarts with (grace before expiring)
     kmeans_init_clips: int = 32
     kmeans_iterations: int = 8
+    # decoder-only polish: start from a trained codec folder and train its decoder alone; the encoder and the
+    # codebooks stay frozen, so every code keeps its meaning and LMs trained on the codes stay valid
+    init_from: str = ""
+    decoder_only: bool = False
     # bookkeeping
     log_every: int = 25
     threads: int = 2
@@ -139,6 +145,19 @@ class CodecTrainingConfig:
             raise ValueError("max_steps and batch_size must be >= 1")
         if not 0.0 <= self.broad_fraction <= 1.0:
             raise ValueError(f"broad_fraction is a share of the batch in [0, 1], got {self.broad_fraction}")
+        if len(self.band_energy_hz) != 2 or not 0 < self.band_energy_hz[0] < self.band_energy_hz[1]:
+            raise ValueError(
+                f"band_energy_hz must be [low, high] Hz with 0 < low < high, got {self.band_energy_hz}"
+            )
+        if self.decoder_only and not self.init_from:
+            raise ValueError(
+                "decoder_only trains the decoder of an existing codec: set init_from to its folder"
+            )
+        if self.init_from and self.vq_warmup_steps:
+            raise ValueError(
+                f"init_from starts from trained codebooks; a VQ warm-up ({self.vq_warmup_steps} steps) would skip "
+                "them and re-run k-means: set vq_warmup_steps: 0"
+            )
 
 
 def encodec_config(cfg: CodecTrainingConfig) -> EncodecConfig:
@@ -159,6 +178,21 @@ def encodec_config(cfg: CodecTrainingConfig) -> EncodecConfig:
 
 
 # ---------------------------------------------------------------------------------------------- data
+
+
+def load_initial_codec(cfg: CodecTrainingConfig) -> EncodecModel:
+    """The codec in `cfg.init_from`, refused unless its layout is the one `cfg` describes (the report and the
+    recipe read the layout from `cfg`)."""
+    folder = Path(cfg.init_from)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"init_from={folder}: no codec there (expected a saved EncodecModel folder)")
+    model = EncodecModel.from_pretrained(folder)
+    expected, found = encodec_config(cfg).to_dict(), model.config.to_dict()
+    keys = ("num_filters", "hidden_size", "codebook_size", "num_lstm_layers", "target_bandwidths")
+    wrong = {k: (found.get(k), expected[k]) for k in keys if found.get(k) != expected[k]}
+    if wrong:
+        raise ValueError(f"init_from={folder} does not match this config (found, configured): {wrong}")
+    return model
 
 
 def training_batch(
@@ -310,9 +344,14 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     generator = torch.Generator().manual_seed(cfg.seed)
     crops = np.random.default_rng(cfg.seed)
-    model = EncodecModel(encodec_config(cfg))
+    model = load_initial_codec(cfg) if cfg.init_from else EncodecModel(encodec_config(cfg))
+    if cfg.decoder_only:
+        model.requires_grad_(False)
+        model.decoder.requires_grad_(True)
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2)
+        [p for p in model.parameters() if p.requires_grad],
+        lr=cfg.learning_rate,
+        betas=(cfg.adam_beta1, cfg.adam_beta2),
     )
     model, optimizer = accelerator.prepare(model, optimizer)
     codec = accelerator.unwrap_model(model)
@@ -321,15 +360,20 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
     while step < cfg.max_steps and (time.perf_counter() - start) < cfg.max_minutes * 60:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg, (time.perf_counter() - start) / 60)
-        if step == cfg.vq_warmup_steps:  # the encoder has settled: codebooks from what it now outputs
+        if step == cfg.vq_warmup_steps and not cfg.init_from:  # codebooks from what the encoder now outputs
             init_codebooks(codec, cfg, generator)
         codec.train()
         audio = training_batch(step, cfg, crops).to(accelerator.device)
-        latents = codec.encoder(audio)
-        if step >= cfg.vq_warmup_steps:
+        if cfg.decoder_only:  # frozen encoder and codebooks: the codes the LMs know, nothing updated
+            with torch.no_grad():
+                quantized, _, _, _ = residual_vq(codec, codec.encoder(audio))
+            commitment, replaced = quantized.new_zeros(()), 0
+        elif step >= cfg.vq_warmup_steps:
+            latents = codec.encoder(audio)
             quantized, _, commitment, replaced = residual_vq(codec, latents, cfg, generator)
         else:  # plain autoencoder: learn to reproduce spectra before the bottleneck is discrete
-            quantized, commitment, replaced = latents, latents.new_zeros(()), 0
+            quantized = codec.encoder(audio)
+            commitment, replaced = quantized.new_zeros(()), 0
         output = codec.decoder(quantized)[..., : audio.shape[-1]]
         mse, l1 = F.mse_loss(output, audio), F.l1_loss(output, audio)
         weights = (cfg.convergence_weight, cfg.stft_weight, cfg.mel_weight)
@@ -341,7 +385,9 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         else:
             spectral = output.new_zeros(())
         if ramp > 0 and cfg.band_energy_weight:
-            spectral = spectral + cfg.band_energy_weight * band_energy_loss(output, audio)
+            spectral = spectral + cfg.band_energy_weight * band_energy_loss(
+                output, audio, bands=cfg.band_energy_bands, band_hz=tuple(cfg.band_energy_hz)
+            )
         handover = relative_scale(step, cfg)
         if handover > 0:
             relative = cfg.relative_mse_weight * relative_mse(output, audio, cfg.relative_mse_floor)
@@ -384,7 +430,9 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         if step % cfg.log_every == 0 or step == 1:
             log(json.dumps({**record, "minutes": round((time.perf_counter() - start) / 60, 2)}))
     minutes = (time.perf_counter() - start) / 60
-    if step <= cfg.vq_warmup_steps:  # stopped inside the warm-up: the codebooks still need their init
+    if (
+        step <= cfg.vq_warmup_steps and not cfg.init_from
+    ):  # stopped inside the warm-up: codebooks need their init
         init_codebooks(codec, cfg, generator)
     report = finish(codec, cfg, held_out, history, minutes)
     log(json.dumps({k: report[k] for k in ("steps", "train_minutes", "eval", "roundtrip")}))
@@ -416,7 +464,7 @@ def finish(
         "first_loss": history[0]["loss"],
         "final_loss_mean_last_50": float(np.mean([h["loss"] for h in tail])),
         "parameters": sum(p.numel() for p in reloaded.parameters()),
-        "size_bytes": sum(f.stat().st_size for f in out.iterdir() if f.is_file() and f.name != "report.json"),
+        "size_bytes": sum((out / name).stat().st_size for name in ("config.json", "model.safetensors")),
         "config": dataclasses.asdict(cfg),
         "eval_set": {
             "clips": len(held_out),
@@ -431,18 +479,32 @@ def finish(
 # ---------------------------------------------------------------------------------------------- command line
 
 
+def _boolean(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def parse_config(argv: list[str] | None = None) -> CodecTrainingConfig:
     """`--config file.yaml` first, then `--field value` overrides for any config field."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=None, help="YAML file of CodecTrainingConfig fields")
-    parsers = {"int": int, "float": float, "str": str}  # field annotations are strings (postponed)
+    parsers = {
+        "int": int,
+        "float": float,
+        "str": str,
+        "bool": _boolean,
+    }  # annotations are strings (postponed)
     for f in dataclasses.fields(CodecTrainingConfig):
-        kind = json.loads if f.name == "stft_resolutions" else parsers[str(f.type)]
+        listed = f.name in ("stft_resolutions", "band_energy_hz")
+        kind = json.loads if listed else parsers[str(f.type)]
         parser.add_argument(
             f"--{f.name}",
             type=kind,
             default=None,
-            help=f"default {f.default!r}" if f.name != "stft_resolutions" else "JSON [[n_fft, hop], ...]",
+            help="a JSON list" if listed else f"default {f.default!r}",
         )
     args = parser.parse_args(argv)
     values = {}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild the embedded default models (issue 6) from nothing, on 2 CPU cores, in under an hour:
 #   1. data          the LMs' dataset: 2 s sound-world clips with captions (training/recipes/embedded.py data)
-#   2. codec         a small 16 kHz EnCodec (training/train_codec.py, training/configs/codec.yaml)
+#   2. codec         a small 16 kHz EnCodec (training/train_codec.py, training/configs/codec.yaml), then
+#      polish        its decoder alone on frozen codes (training/configs/codec_polish.yaml: noise colour)
 #      ceiling       the judge on codec reconstructions of dataset clips (the LMs' adherence ceiling)
 #   3. text_encoder  a frozen random tiny T5 encoder + a word-level tokenizer covering every caption word
 #   4. init          untrained AudioGen and MAGNeT folders around the codec and the text encoder
@@ -10,8 +11,11 @@
 #
 #   bash training/recipes/embedded_default.sh            # everything
 #   REUSE_CODEC=1 bash training/recipes/embedded_default.sh   # keep training/artifacts/codec if it exists
+#   REUSE_CODEC=polish bash training/recipes/embedded_default.sh   # keep the base codec, redo the polish
 #   REUSE_CODEC=1 ART=/tmp/smoke SHIP=/tmp/smoke/ship NUM_CLIPS=40 LM_ARGS="--max_steps 2" JUDGE_CLIPS=1 \
 #       bash training/recipes/embedded_default.sh            # a smoke run of every stage in ~2 minutes
+#   (add CODEC=/tmp/smoke/codec CODEC_BASE=/tmp/smoke/codec_base REUSE_CODEC=0 CODEC_ARGS="--max_steps 3" to
+#   smoke the two codec stages too)
 #
 # THREADS (default 1: on a shared 2-core machine one thread per job was 2-4x faster than two) sets the torch
 # threads of the LM stages (the codec uses its config's); stage wall times go to
@@ -23,9 +27,11 @@ THREADS="${THREADS:-1}"
 export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS" TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
 ART="${ART:-training/artifacts/embedded}"
 CODEC="${CODEC:-training/artifacts/codec}"
+CODEC_BASE="${CODEC_BASE:-training/artifacts/codec_base}"
 SHIP="${SHIP:-src/audiogen_hf/default_models}"
 NUM_CLIPS="${NUM_CLIPS:-4000}"
 LM_ARGS="${LM_ARGS:-}"  # extra train.py flags for both LMs, e.g. "--max_steps 2" for a smoke run
+CODEC_ARGS="${CODEC_ARGS:-}"  # extra train_codec.py flags for the codec and its polish, e.g. "--max_steps 3"
 JUDGE_CLIPS="${JUDGE_CLIPS:-8}"
 RUN="nice -n 5 python"
 TIMINGS="$ART/timings.json"
@@ -55,14 +61,25 @@ stage data $RUN training/recipes/embedded.py data "$ART/data" --num-clips "$NUM_
 
 if [[ "${REUSE_CODEC:-0}" == 1 && -f "$CODEC/model.safetensors" ]]; then
     echo "=== codec: reusing $CODEC"
-    python - "$TIMINGS" "$CODEC/report.json" <<'EOF'
-import json, sys
-timings, report = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-timings["codec (reused)"] = round(60 * report["train_minutes"])
+    python - "$TIMINGS" "$CODEC_BASE/report.json" "$CODEC/report.json" <<'EOF'
+import json, os, sys
+timings = json.load(open(sys.argv[1]))
+for name, path in (("codec (reused)", sys.argv[2]), ("polish (reused)", sys.argv[3])):
+    if os.path.isfile(path):
+        timings[name] = round(60 * json.load(open(path))["train_minutes"])
 json.dump(timings, open(sys.argv[1], "w"), indent=2)
 EOF
 else
-    stage codec $RUN training/train_codec.py --config training/configs/codec.yaml
+    if [[ "${REUSE_CODEC:-0}" == polish && -f "$CODEC_BASE/model.safetensors" ]]; then
+        echo "=== codec: reusing the base codec $CODEC_BASE"
+    else
+        # shellcheck disable=SC2086
+        stage codec $RUN training/train_codec.py --config training/configs/codec.yaml --output_dir "$CODEC_BASE" \
+            $CODEC_ARGS
+    fi
+    # shellcheck disable=SC2086
+    stage polish $RUN training/train_codec.py --config training/configs/codec_polish.yaml \
+        --init_from "$CODEC_BASE" --output_dir "$CODEC" $CODEC_ARGS
 fi
 
 ceiling() {  # how well the judge still recognises dataset clips after the codec: the LMs' best case
