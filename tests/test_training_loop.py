@@ -163,3 +163,13 @@ def test_pattern_tail_reaches_the_loss_and_is_audiogen_only(tmp_path):
     bad = write_config(tmp_path, model_type="magnet", max_steps=1, pattern_tail=True)
     with pytest.raises(ValueError, match="MAGNeT has none"):
         train(*parse_args(["--config", str(bad)]))
+
+
+def test_magnet_stage_weights_are_checked_before_training(tmp_path):
+    for overrides, message in (
+        ({"magnet_stage_weights": [1.0, 1.0, 1.0, 1.0]}, "drop it for AudioGen"),
+        ({"model_type": "magnet", "magnet_stage_weights": [1.0, 1.0]}, "one weight per codebook"),
+    ):
+        config = write_config(tmp_path, max_steps=1, **overrides)
+        with pytest.raises(ValueError, match=message):
+            train(*parse_args(["--config", str(config)]))

@@ -61,6 +61,25 @@ def test_magnet_inputs_keep_lower_mask_stage_and_upper():
         masking(codes[..., :20], 64, torch.Generator())
 
 
+def test_magnet_stage_weights_pick_the_trained_codebook():
+    codes = torch.randint(0, 64, (2, 4, 30))
+    for only in range(4):
+        weights = [0.0] * 4
+        weights[only] = 1.0
+        masking = MagnetMasking(30, stage_weights=weights)
+        gen = torch.Generator().manual_seed(0)
+        assert {masking(codes, 64, gen)[1] for _ in range(20)} == {only}
+    skewed = MagnetMasking(30, stage_weights=(2, 1, 1, 1))
+    gen = torch.Generator().manual_seed(0)
+    stages = [skewed(codes, 64, gen)[1] for _ in range(400)]
+    assert 0.33 < stages.count(0) / 400 < 0.47 and set(stages) == {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="one weight per codebook"):
+        MagnetMasking(30, stage_weights=(1, 1))(codes, 64, gen)
+    for bad in ((0, 0, 0, 0), (1, -1, 1, 1)):
+        with pytest.raises(ValueError, match="non-negative with a positive sum"):
+            MagnetMasking(30, stage_weights=bad)
+
+
 def test_cfg_dropout_is_per_batch():
     mask = torch.ones(4, 5, dtype=torch.long)
     gen = torch.Generator().manual_seed(0)

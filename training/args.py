@@ -46,6 +46,13 @@ class ModelArguments:
             "help": "MAGNeT atomic span length in frames; default: the model config's (audiocraft: 3 = 60 ms)."
         },
     )
+    magnet_stage_weights: list[float] | None = field(
+        default=None,
+        metadata={
+            "help": "MAGNeT only: relative odds of training each codebook stage, one per codebook (e.g. 2 1 1 1); "
+            "default uniform, as audiocraft."
+        },
+    )
     pattern_tail: bool = field(
         default=False,
         metadata={

@@ -87,13 +87,25 @@ def cfg_dropout(attention_mask: torch.Tensor, probability: float, generator: tor
 
 @dataclass
 class MagnetMasking:
-    """MAGNeT masking settings: `span_len` 3 frames (60 ms) and the LUT for `num_frames` frames."""
+    """MAGNeT masking settings: `span_len` 3 frames (60 ms) and the LUT for `num_frames` frames.
+
+    `stage_weights` (one per codebook; None: uniform, as audiocraft) skews which codebook a batch trains. Why:
+    one stage per batch gives each codebook a quarter of the updates, where AudioGen trains all four on every
+    batch; the first codebook carries the envelope and pitch track."""
 
     num_frames: int
     span_len: int = 3
+    stage_weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         self.lut = mask_rate_to_num_spans_lut(self.num_frames, self.span_len)
+        if self.stage_weights is not None:
+            weights = [float(w) for w in self.stage_weights]
+            if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
+                raise ValueError(
+                    f"stage_weights must be non-negative with a positive sum (one per codebook), got {weights}."
+                )
+            self.stage_weights = tuple(weights)
 
     def __call__(
         self, codes: torch.Tensor, mask_id: int, generator: torch.Generator
@@ -105,7 +117,16 @@ class MagnetMasking:
                 f"the masking LUT was built for {self.num_frames} frames but the batch has {num_frames}; "
                 "all training clips must be cropped or padded to the same segment length."
             )
-        stage = int(torch.randint(0, num_codebooks, (1,), generator=generator).item())
+        if self.stage_weights is None:
+            stage = int(torch.randint(0, num_codebooks, (1,), generator=generator).item())
+        elif len(self.stage_weights) != num_codebooks:
+            raise ValueError(
+                f"stage_weights has {len(self.stage_weights)} values but the codes have {num_codebooks} codebooks; "
+                "give one weight per codebook."
+            )
+        else:
+            weights = torch.tensor(self.stage_weights)
+            stage = int(torch.multinomial(weights, 1, generator=generator).item())
         rates = cosine_mask_rates(batch, generator)
         mask = span_mask(rates, num_frames, self.span_len, self.lut, generator).to(codes.device)
         return magnet_masked_inputs(codes, stage, mask, mask_id), stage

@@ -268,9 +268,18 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
         raise ValueError(
             "pattern_tail trains AudioGen's delay pattern tail; MAGNeT has none: drop --pattern_tail."
         )
+    if model_args.magnet_stage_weights is not None and family != "magnet":
+        raise ValueError("magnet_stage_weights weighs MAGNeT's codebook stages; drop it for AudioGen.")
+    weights, codebooks = model_args.magnet_stage_weights, model.config.decoder.num_codebooks
+    if weights is not None and len(weights) != codebooks:
+        raise ValueError(f"magnet_stage_weights needs one weight per codebook ({codebooks}), got {weights}.")
     if family == "magnet":
         span_len = model_args.span_len or getattr(model.config.decoder, "span_len", 3)
-        masking = MagnetMasking(int(data_args.segment_seconds * model.config.frame_rate), span_len)
+        masking = MagnetMasking(
+            int(data_args.segment_seconds * model.config.frame_rate),
+            span_len,
+            model_args.magnet_stage_weights,
+        )
 
     optimizer = build_optimizer(
         model, args.learning_rate, args.weight_decay, (args.adam_beta1, args.adam_beta2), args.adam_epsilon
