@@ -22,6 +22,10 @@ still neglects quiet clips (quiet middle tones decoded at 1.4 kHz, silence as a 
 hands it over to per-clip, level-normalised MSE and spectral convergence. Trained on the captioned world
 alone, the codes snap to its three pitch bands (chirps decode as ~550 Hz lines); `broad_fraction` mixes in
 uncaptioned scenes over continuous pitch and noise-slope ranges (docs/training.md has what it measured).
+Waveform losses can only reach the conditional mean of noise whose phase the codes do not carry, so noise
+decoded darker than it went in; `decoder_only` (with `init_from`, `training/configs/codec_polish.yaml`) then
+trains the decoder alone on frozen codes with a phase-blind band-energy term: the codes keep their meaning,
+so language models trained on them stay valid.
 
     nice -n 5 accelerate launch training/train_codec.py --config training/configs/codec.yaml
 """
@@ -430,9 +434,8 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         if step % cfg.log_every == 0 or step == 1:
             log(json.dumps({**record, "minutes": round((time.perf_counter() - start) / 60, 2)}))
     minutes = (time.perf_counter() - start) / 60
-    if (
-        step <= cfg.vq_warmup_steps and not cfg.init_from
-    ):  # stopped inside the warm-up: codebooks need their init
+    stopped_in_warmup = step <= cfg.vq_warmup_steps and not cfg.init_from
+    if stopped_in_warmup:  # the codebooks still need their k-means init
         init_codebooks(codec, cfg, generator)
     report = finish(codec, cfg, held_out, history, minutes)
     log(json.dumps({k: report[k] for k in ("steps", "train_minutes", "eval", "roundtrip")}))
