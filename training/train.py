@@ -220,6 +220,21 @@ def tracker_config(*groups) -> dict:
     return flat
 
 
+def check_family_options(model_args: ModelArguments, family: str, num_codebooks: int) -> None:
+    """Options of one family only, refused for the other before any data is read."""
+    if model_args.pattern_tail and family != "audiogen":
+        raise ValueError(
+            "pattern_tail trains AudioGen's delay pattern tail; MAGNeT has none: drop --pattern_tail."
+        )
+    weights = model_args.magnet_stage_weights
+    if weights is not None and family != "magnet":
+        raise ValueError("magnet_stage_weights weighs MAGNeT's codebook stages; drop it for AudioGen.")
+    if weights is not None and len(weights) != num_codebooks:
+        raise ValueError(
+            f"magnet_stage_weights needs one weight per codebook ({num_codebooks}), got {weights}."
+        )
+
+
 # ------------------------------------------------------------------------------------------------------ main
 def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArguments) -> dict:
     check_args(model_args, data_args, args)
@@ -233,6 +248,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     model, processor, family = load_model_and_processor(
         model_args.model_name_or_path, model_args.model_type, args.seed
     )
+    check_family_options(model_args, family, model.config.decoder.num_codebooks)
     if model_args.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     model.train()
@@ -264,15 +280,6 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     logger.info(f"data: {skipped.describe()} before training", main_process_only=True)
 
     masking = None
-    if model_args.pattern_tail and family != "audiogen":
-        raise ValueError(
-            "pattern_tail trains AudioGen's delay pattern tail; MAGNeT has none: drop --pattern_tail."
-        )
-    if model_args.magnet_stage_weights is not None and family != "magnet":
-        raise ValueError("magnet_stage_weights weighs MAGNeT's codebook stages; drop it for AudioGen.")
-    weights, codebooks = model_args.magnet_stage_weights, model.config.decoder.num_codebooks
-    if weights is not None and len(weights) != codebooks:
-        raise ValueError(f"magnet_stage_weights needs one weight per codebook ({codebooks}), got {weights}.")
     if family == "magnet":
         span_len = model_args.span_len or getattr(model.config.decoder, "span_len", 3)
         masking = MagnetMasking(
