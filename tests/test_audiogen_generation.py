@@ -47,14 +47,20 @@ def test_sinusoidal_embedding_is_audiocrafts_formula():
 def test_cached_generate_equals_full_recompute(audiogen, processor, guidance):
     inputs = processor(text=["a dog barks in the rain", "wind"])
     out = audiogen.generate(
-        **inputs, max_new_tokens=12, do_sample=False, guidance_scale=guidance or 1.0, return_dict_in_generate=True
+        **inputs,
+        max_new_tokens=12,
+        do_sample=False,
+        guidance_scale=guidance or 1.0,
+        return_dict_in_generate=True,
     )
     conditions = audiogen.encode_text(inputs["input_ids"], inputs["attention_mask"])
     assert torch.equal(out.sequences, naive_greedy(audiogen, conditions, 12, guidance))
 
 
 def test_output_shapes_and_audio_matches_codes(audiogen, processor):
-    out = audiogen.generate(**processor(text=["a dog barks"]), max_new_tokens=10, return_dict_in_generate=True)
+    out = audiogen.generate(
+        **processor(text=["a dog barks"]), max_new_tokens=10, return_dict_in_generate=True
+    )
     assert out.sequences.shape == (1, 4, 10)
     assert out.audio.shape == (1, 1, 10 * 320)
     assert torch.allclose(out.audio, audiogen.decode_audio(out.sequences))
@@ -139,12 +145,27 @@ def test_long_generation_chains_windows(audiogen, processor):
 
 def test_num_return_sequences_and_seeding(audiogen, processor):
     inputs = processor(text=["a dog barks", "rain"])
-    a = audiogen.generate(**inputs, max_new_tokens=6, num_return_sequences=3, return_dict_in_generate=True,
-                          generator=torch.Generator().manual_seed(0))
-    b = audiogen.generate(**inputs, max_new_tokens=6, num_return_sequences=3, return_dict_in_generate=True,
-                          generator=torch.Generator().manual_seed(0))
-    c = audiogen.generate(**inputs, max_new_tokens=6, num_return_sequences=3, return_dict_in_generate=True,
-                          generator=torch.Generator().manual_seed(1))
+    a = audiogen.generate(
+        **inputs,
+        max_new_tokens=6,
+        num_return_sequences=3,
+        return_dict_in_generate=True,
+        generator=torch.Generator().manual_seed(0),
+    )
+    b = audiogen.generate(
+        **inputs,
+        max_new_tokens=6,
+        num_return_sequences=3,
+        return_dict_in_generate=True,
+        generator=torch.Generator().manual_seed(0),
+    )
+    c = audiogen.generate(
+        **inputs,
+        max_new_tokens=6,
+        num_return_sequences=3,
+        return_dict_in_generate=True,
+        generator=torch.Generator().manual_seed(1),
+    )
     assert a.sequences.shape == (6, 4, 6)
     assert torch.equal(a.sequences, b.sequences) and not torch.equal(a.sequences, c.sequences)
 

@@ -23,8 +23,12 @@ def test_top_k_keeps_ties_and_modifies_probs_in_place():
 
 def test_top_p_wins_over_top_k():
     probs = torch.tensor([[0.4, 0.35, 0.25]])
-    seen = {sample_from_probs(probs.clone(), top_k=1, top_p=0.5, generator=torch.Generator().manual_seed(s)).item()
-            for s in range(200)}
+    seen = {
+        sample_from_probs(
+            probs.clone(), top_k=1, top_p=0.5, generator=torch.Generator().manual_seed(s)
+        ).item()
+        for s in range(200)
+    }
     assert seen == {0, 1}
 
 

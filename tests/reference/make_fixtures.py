@@ -47,8 +47,11 @@ from transformers import T5EncoderModel, T5Tokenizer
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 OUT_ROOT = FIXTURES / "reference"
-CONFIG_DIR = Path(os.environ.get(
-    "AC_CONFIG_DIR", Path(os.environ.get("TMPDIR", "/tmp")) / "ac" / "audiocraft-1.3.0" / "config"))
+CONFIG_DIR = Path(
+    os.environ.get(
+        "AC_CONFIG_DIR", Path(os.environ.get("TMPDIR", "/tmp")) / "ac" / "audiocraft-1.3.0" / "config"
+    )
+)
 
 AC_VERSION = "1.3.0"
 SEED = 20240101
@@ -72,22 +75,34 @@ FAMILIES = {
     "audiogen": dict(
         solver="audiogen/audiogen_base_16khz",
         codec_solver="compression/encodec_audiogen_16khz",
-        t5="t5-large", lm_model="transformer_lm", sample_rate=16000, ratios=[8, 5, 4, 2],
-        pad_mode="constant", segment_duration=3,
+        t5="t5-large",
+        lm_model="transformer_lm",
+        sample_rate=16000,
+        ratios=[8, 5, 4, 2],
+        pad_mode="constant",
+        segment_duration=3,
     ),
     "magnet": dict(
         solver="magnet/magnet_32khz",
         codec_solver="compression/encodec_musicgen_32khz",
-        t5="t5-base", lm_model="transformer_lm_magnet", sample_rate=32000, ratios=[8, 5, 4, 4],
+        t5="t5-base",
+        lm_model="transformer_lm_magnet",
+        sample_rate=32000,
+        ratios=[8, 5, 4, 4],
         # deliberately NOT the config default 'constant': HF's facebook/encodec_32khz uses 'reflect',
         # and a converter must read seanet.pad_mode from the compression xp.cfg.
-        pad_mode="reflect", segment_duration=1,
+        pad_mode="reflect",
+        segment_duration=1,
     ),
     "audio_magnet": dict(
         solver="magnet/audio_magnet_16khz",
         codec_solver="compression/encodec_audiogen_16khz",
-        t5="t5-large", lm_model="transformer_lm_magnet", sample_rate=16000, ratios=[8, 5, 4, 2],
-        pad_mode="constant", segment_duration=1,
+        t5="t5-large",
+        lm_model="transformer_lm_magnet",
+        sample_rate=16000,
+        ratios=[8, 5, 4, 2],
+        pad_mode="constant",
+        segment_duration=1,
     ),
 }
 
@@ -179,10 +194,12 @@ def test_waveform(sample_rate: int, seconds: float, seed: int, n: int = 1) -> to
 def init_codebooks(model, sample_rate: int, seed: int):
     """Fill the (zero, un-inited) RVQ codebooks from encoder outputs, like k-means init would."""
     g = torch.Generator().manual_seed(seed)
-    wav = torch.cat([
-        test_waveform(sample_rate, 2.0, seed, n=2),
-        0.3 * torch.randn(2, 1, 2 * sample_rate, generator=g),
-    ])
+    wav = torch.cat(
+        [
+            test_waveform(sample_rate, 2.0, seed, n=2),
+            0.3 * torch.randn(2, 1, 2 * sample_rate, generator=g),
+        ]
+    )
     emb = model.encoder(wav)  # [B, D, T]
     residual = emb.transpose(1, 2).reshape(-1, emb.shape[1])  # [N, D]
     for layer in model.quantizer.vq.layers:
@@ -193,7 +210,7 @@ def init_codebooks(model, sample_rate: int, seed: int):
         cb.embed_avg.copy_(embed)
         cb.cluster_size.fill_(1.0)
         cb.inited.fill_(1.0)
-        d = (residual.pow(2).sum(1, keepdim=True) - 2 * residual @ embed.t() + embed.pow(2).sum(1)[None])
+        d = residual.pow(2).sum(1, keepdim=True) - 2 * residual @ embed.t() + embed.pow(2).sum(1)[None]
         residual = residual - embed[d.argmin(-1)]
 
 
@@ -278,7 +295,9 @@ def logits_refs(lm, texts, seed: int, magnet: bool) -> dict:
     null_texts = [texts[0], None]
     out["lm_null_texts"] = null_texts
     out["lm_null_sequence"] = seq2
-    out["lm_null_logits"] = lm(seq2, [ConditioningAttributes(text={"description": t}) for t in null_texts]).clone()
+    out["lm_null_logits"] = lm(
+        seq2, [ConditioningAttributes(text={"description": t}) for t in null_texts]
+    ).clone()
     return out
 
 
@@ -311,12 +330,22 @@ def audiogen_refs(cm, lm, sample_rate: int, seed: int) -> dict:
     assert model.max_duration == 3
     ref: dict = {}
 
-    params = dict(use_sampling=False, top_k=250, top_p=0.0, temperature=1.0, duration=0.5, cfg_coef=3.0,
-                  two_step_cfg=False, extend_stride=0.5)
+    params = dict(
+        use_sampling=False,
+        top_k=250,
+        top_p=0.0,
+        temperature=1.0,
+        duration=0.5,
+        cfg_coef=3.0,
+        two_step_cfg=False,
+        extend_stride=0.5,
+    )
     model.set_generation_params(**params)
     audio, tokens = model.generate(TEXTS, progress=False, return_tokens=True)
     _check_varied(tokens, "gen_tokens")
-    ref.update(gen_params=dict(params), gen_texts=list(TEXTS), gen_tokens=tokens.clone(), gen_audio=audio.clone())
+    ref.update(
+        gen_params=dict(params), gen_texts=list(TEXTS), gen_tokens=tokens.clone(), gen_audio=audio.clone()
+    )
 
     params2 = dict(params, two_step_cfg=True)
     model.set_generation_params(**params2)
@@ -326,32 +355,42 @@ def audiogen_refs(cm, lm, sample_rate: int, seed: int) -> dict:
     model.set_generation_params(**params)
     prompt_wav = test_waveform(sample_rate, 0.2, seed + 7, n=2)
     cont_texts = ["a dog barks", "white noise with a soft hiss"]
-    tokens3 = model.generate_continuation(prompt_wav, sample_rate, descriptions=cont_texts, progress=False,
-                                          return_tokens=True)[1]
+    tokens3 = model.generate_continuation(
+        prompt_wav, sample_rate, descriptions=cont_texts, progress=False, return_tokens=True
+    )[1]
     prompt_codes = cm.encode(prompt_wav)[0]
     assert torch.equal(tokens3[..., : prompt_codes.shape[-1]], prompt_codes)
-    ref.update(cont_params=dict(params), cont_texts=cont_texts, cont_prompt_wav=prompt_wav,
-               cont_prompt_sample_rate=sample_rate, cont_prompt_codes=prompt_codes.clone(),
-               cont_tokens=tokens3.clone())
+    ref.update(
+        cont_params=dict(params),
+        cont_texts=cont_texts,
+        cont_prompt_wav=prompt_wav,
+        cont_prompt_sample_rate=sample_rate,
+        cont_prompt_codes=prompt_codes.clone(),
+        cont_tokens=tokens3.clone(),
+    )
 
     params4 = dict(params, duration=4.5, extend_stride=1.0)
     model.set_generation_params(**params4)
     tokens4 = model.generate(TEXTS, progress=False, return_tokens=True)[1]
     assert tokens4.shape[-1] == int(4.5 * 50), tokens4.shape
-    ref.update(long_params=dict(params4), long_texts=list(TEXTS), long_tokens=tokens4.clone(),
-               long_max_duration=float(model.max_duration))
+    ref.update(
+        long_params=dict(params4),
+        long_texts=list(TEXTS),
+        long_tokens=tokens4.clone(),
+        long_max_duration=float(model.max_duration),
+    )
 
     ref["calls"] = {
         "model": "AudioGen('tiny-audiogen', compression_model, lm)  # max_duration = xp.cfg dataset.segment_duration = 3",
         "gen_tokens": "set_generation_params(**gen_params); generate(gen_texts, return_tokens=True)[1]",
         "gen_audio": "same call, [0] (compression_model.decode(gen_tokens))",
         "gen_two_step_tokens": "set_generation_params(**gen_two_step_params); generate(gen_texts, return_tokens=True)[1]"
-                               "  # NB two_step_cfg uses lm.cfg_coef (xp.cfg inference_coef 3.0), not the argument",
+        "  # NB two_step_cfg uses lm.cfg_coef (xp.cfg inference_coef 3.0), not the argument",
         "cont_tokens": "set_generation_params(**cont_params); generate_continuation(cont_prompt_wav, "
-                       "cont_prompt_sample_rate, descriptions=cont_texts, return_tokens=True)[1]  # includes the prompt",
+        "cont_prompt_sample_rate, descriptions=cont_texts, return_tokens=True)[1]  # includes the prompt",
         "cont_prompt_codes": "compression_model.encode(cont_prompt_wav)[0]",
         "long_tokens": "set_generation_params(**long_params); generate(long_texts, return_tokens=True)[1]"
-                       "  # duration 4.5 s > max_duration 3 s: windows of 150/150/125 frames, stride 50 frames",
+        "  # duration 4.5 s > max_duration 3 s: windows of 150/150/125 frames, stride 50 frames",
     }
     return ref
 
@@ -383,11 +422,21 @@ def magnet_refs(cm, lm) -> dict:
     model = MAGNeT(name="tiny-magnet", compression_model=cm, lm=lm)
     assert model.duration == 1
     ref: dict = {}
-    calls = {"model": "MAGNeT(name='tiny-magnet', compression_model=compression_model, lm=lm)"
-                      "  # duration fixed to xp.cfg dataset.segment_duration = 1 s = 50 frames"}
+    calls = {
+        "model": "MAGNeT(name='tiny-magnet', compression_model=compression_model, lm=lm)"
+        "  # duration fixed to xp.cfg dataset.segment_duration = 1 s = 50 frames"
+    }
     for arrangement in ["nonoverlap", "stride1"]:
-        params = dict(use_sampling=False, top_k=0, top_p=0.9, temperature=3.0, max_cfg_coef=10.0,
-                      min_cfg_coef=1.0, decoding_steps=[3, 2, 2, 2], span_arrangement=arrangement)
+        params = dict(
+            use_sampling=False,
+            top_k=0,
+            top_p=0.9,
+            temperature=3.0,
+            max_cfg_coef=10.0,
+            min_cfg_coef=1.0,
+            decoding_steps=[3, 2, 2, 2],
+            span_arrangement=arrangement,
+        )
         model.set_generation_params(**params)
         tokens = model.generate(TEXTS, progress=False, return_tokens=True)[1]
         expected_T = 48 if arrangement == "nonoverlap" else 50  # nonoverlap trims to a multiple of span_len
@@ -395,8 +444,9 @@ def magnet_refs(cm, lm) -> dict:
         _check_varied(tokens, f"{arrangement}_tokens")
         ref[f"{arrangement}_params"] = params
         ref[f"{arrangement}_tokens"] = tokens.clone()
-        calls[f"{arrangement}_tokens"] = (f"set_generation_params(**{arrangement}_params); "
-                                          f"generate(gen_texts, return_tokens=True)[1]")
+        calls[f"{arrangement}_tokens"] = (
+            f"set_generation_params(**{arrangement}_params); generate(gen_texts, return_tokens=True)[1]"
+        )
     ref["gen_texts"] = list(TEXTS)
     ref["calls"] = calls
     return ref
@@ -414,12 +464,14 @@ def make_family(name: str, fam: dict, seed: int):
     # ---- load back through audiocraft's own loaders (CPU -> fp32, fp16-rounded LM weights)
     cm = loaders.load_compression_model(str(out_dir / "compression_state_dict.bin"), device="cpu")
     if magnet:
-        lm = loaders.load_lm_model_magnet(str(out_dir / "state_dict.bin"),
-                                          compression_model_frame_rate=int(cm.frame_rate), device="cpu")
+        lm = loaders.load_lm_model_magnet(
+            str(out_dir / "state_dict.bin"), compression_model_frame_rate=int(cm.frame_rate), device="cpu"
+        )
     else:
         lm = loaders.load_lm_model(str(out_dir / "state_dict.bin"), device="cpu")
     assert next(lm.parameters()).dtype == torch.float32
     from audiocraft.modules import transformer as ac_transformer
+
     backend = ac_transformer._efficient_attention_backend
 
     torch.manual_seed(seed + 200)
@@ -443,8 +495,12 @@ def make_family(name: str, fam: dict, seed: int):
         "codec_pad_mode": fam["pad_mode"],
         "load_calls": {
             "compression_model": "loaders.load_compression_model('<dir>/compression_state_dict.bin', device='cpu')",
-            "lm": ("loaders.load_lm_model_magnet('<dir>/state_dict.bin', compression_model_frame_rate=50, "
-                   "device='cpu')" if magnet else "loaders.load_lm_model('<dir>/state_dict.bin', device='cpu')"),
+            "lm": (
+                "loaders.load_lm_model_magnet('<dir>/state_dict.bin', compression_model_frame_rate=50, "
+                "device='cpu')"
+                if magnet
+                else "loaders.load_lm_model('<dir>/state_dict.bin', device='cpu')"
+            ),
         },
     }
     ref.update(text_refs(lm, TEXTS))
@@ -454,7 +510,7 @@ def make_family(name: str, fam: dict, seed: int):
         "input_ids/attention_mask": "c.tokenize(texts)",
         "cfg_input_ids/cfg_attention_mask": "c.tokenize(texts + [None]*B)  # CFG batch as in generate()",
         "lm_logits": "lm(lm_sequence, [ConditioningAttributes(text={'description': t}) for t in lm_texts])"
-                     "  # [B, K, S, card], stage=-1",
+        "  # [B, K, S, card], stage=-1",
         "lm_logits_stage1": "lm(lm_sequence, conds, stage=1)  # MAGNeT restricted band attention",
         "lm_null_logits": "lm(lm_null_sequence, conds(lm_null_texts))  # second description is None",
     }

@@ -162,7 +162,9 @@ def build_encoder(d_model: int, vocab_size: int, seed: int) -> T5EncoderModel:
             if p.ndim == 1:  # layer norm weights
                 p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
             else:
-                p.copy_(torch.randn(p.shape, generator=g) * (0.5 if "embed" in name or "shared" in name else 0.1))
+                p.copy_(
+                    torch.randn(p.shape, generator=g) * (0.5 if "embed" in name or "shared" in name else 0.1)
+                )
     return model
 
 
@@ -176,8 +178,11 @@ def save_encoder(model: T5EncoderModel, tok: T5Tokenizer, spm_path: Path, out: P
     # store the weights as fp16 (see module docstring); config.json keeps dtype float32
     st = out / "model.safetensors"
     sd = load_file(str(st))
-    save_file({k: v.to(torch.float16).contiguous() for k, v in sorted(sd.items())}, str(st),
-              metadata={"format": "pt"})
+    save_file(
+        {k: v.to(torch.float16).contiguous() for k, v in sorted(sd.items())},
+        str(st),
+        metadata={"format": "pt"},
+    )
     cfg = json.loads((out / "config.json").read_text())
     assert cfg.get("dtype", cfg.get("torch_dtype")) == "float32", cfg.get("dtype")
 
@@ -215,8 +220,10 @@ def check_folder(out: Path, spm_path: Path, d_model: int) -> None:
     assert h.shape[-1] == d_model and torch.isfinite(h).all()
     size = sum(f.stat().st_size for f in out.iterdir())
     assert size < 800_000, f"{out} is {size} bytes"
-    print(f"{out.relative_to(ROOT)}: vocab {len(tok)}, d_model {d_model}, {size} bytes, "
-          f"ids('a dog')={enc['input_ids'][0]}, hidden std {h.std().item():.3f}")
+    print(
+        f"{out.relative_to(ROOT)}: vocab {len(tok)}, d_model {d_model}, {size} bytes, "
+        f"ids('a dog')={enc['input_ids'][0]}, hidden std {h.std().item():.3f}"
+    )
 
 
 def main() -> None:

@@ -364,7 +364,8 @@ dogs or rain gives one of the sounds above.
 import audiogen_hf
 from transformers import AutoModelForTextToWaveform, AutoProcessor
 
-model = AutoModelForTextToWaveform.from_pretrained(audiogen_hf.{constant})   # or resolve_model_name("{alias}")
+# audiogen_hf.{constant} is the folder; audiogen_hf.resolve_model_name("{alias}") gives the same
+model = AutoModelForTextToWaveform.from_pretrained(audiogen_hf.{constant})
 processor = AutoProcessor.from_pretrained(audiogen_hf.{constant})
 audio = model.generate(**processor(text=["a high beep then silence"], return_tensors="pt"))
 ```
