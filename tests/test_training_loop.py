@@ -173,3 +173,23 @@ def test_magnet_stage_weights_are_checked_before_training(tmp_path):
         config = write_config(tmp_path, max_steps=1, **overrides)
         with pytest.raises(ValueError, match=message):
             train(*parse_args(["--config", str(config)]))
+
+
+def test_magnet_stage_weights_reach_the_masking(tmp_path, monkeypatch):
+    """All the weight on the last codebook: every batch trains that stage."""
+    import training.train as train_module
+
+    stages = []
+
+    class Recording(train_module.MagnetMasking):
+        def __call__(self, codes, mask_id, generator):
+            inputs, stage = super().__call__(codes, mask_id, generator)
+            stages.append(stage)
+            return inputs, stage
+
+    monkeypatch.setattr(train_module, "MagnetMasking", Recording)
+    config = write_config(
+        tmp_path, model_type="magnet", max_steps=3, magnet_stage_weights=[0.0, 0.0, 0.0, 1.0]
+    )
+    train(*parse_args(["--config", str(config)]))
+    assert len(stages) >= 3 and set(stages) == {3}
