@@ -12,7 +12,13 @@ from audiogen_hf.judge import BANDS, analyze
 from training.codec_augment import broad_scene
 from training.codec_losses import band_energy_loss
 from training.sound_world import coloured_noise, make_clip
-from training.train_codec import CodecTrainingConfig, train, training_batch
+from training.train_codec import (
+    CodecTrainingConfig,
+    band_energy_clip_weights,
+    train,
+    training_batch,
+    training_batch_with_noise_flags,
+)
 
 SR = 16000
 
@@ -76,6 +82,20 @@ def test_band_energy_loss_sees_level_colour_and_sound_in_silence_but_not_phase()
         band_energy_loss(white, white, n_fft=256, bands=40)
 
 
+def test_band_energy_clip_weights_price_only_the_weighted_clips():
+    rng = np.random.default_rng(1)
+    noise = lambda colour: torch.from_numpy(coloured_noise(colour, 16000, SR, rng)).float()[None, None]  # noqa: E731
+    white, brown = noise("white"), noise("brown")
+    output, target = torch.cat([white, white]), torch.cat([brown, white])  # clip 0 wrong, clip 1 right
+    wrong = band_energy_loss(white, brown)
+    torch.testing.assert_close(band_energy_loss(output, target), wrong / 2)
+    # weighing out the wrong clip leaves nothing; weighing out the right one keeps the batch mean
+    assert band_energy_loss(output, target, clip_weights=torch.tensor([0.0, 1.0])) == 0
+    torch.testing.assert_close(
+        band_energy_loss(output, target, clip_weights=torch.tensor([1.0, 0.0])), wrong / 2
+    )
+
+
 def _is_world_crop(crop: torch.Tensor, index: int, seed: int) -> bool:
     clip, crop = make_clip(index, seed).audio, crop.flatten().numpy()
     clip = np.pad(clip, (0, max(0, len(crop) - len(clip))))
@@ -98,6 +118,28 @@ def test_training_batches_mix_in_broad_scenes_at_the_asked_share():
         CodecTrainingConfig(broad_fraction=1.5)
 
 
+def test_noise_flags_follow_each_crops_scene():
+    cfg = CodecTrainingConfig(batch_size=16, segment_seconds=0.32)
+    audio, kinds, noisy = training_batch_with_noise_flags(3, cfg, np.random.default_rng(0))
+    torch.testing.assert_close(audio, training_batch(3, cfg, np.random.default_rng(0)))
+    clips = [make_clip(3 * 16 + j, cfg.seed) for j in range(16)]
+    assert kinds == [c.kind for c in clips]
+    expected = [bool(c.labels.get("noise")) for c in clips]
+    assert noisy.tolist() == [float(e) for e in expected] and 0 < sum(expected) < 16
+    assert band_energy_clip_weights("all", kinds, noisy) is None
+    assert band_energy_clip_weights("noise", kinds, noisy) is noisy
+    untonal = band_energy_clip_weights("untonal", kinds, noisy).tolist()
+    assert untonal == [
+        0.0 if k in ("tone", "chirp", "pulses", "beep_silence", "tone_silence") else 1.0 for k in kinds
+    ]
+    assert "silence" in kinds and untonal != noisy.tolist()  # silence: priced as untonal, not as noise
+    broad = CodecTrainingConfig(batch_size=4, segment_seconds=0.32, broad_fraction=1.0)
+    _, kinds, noisy = training_batch_with_noise_flags(0, broad, np.random.default_rng(0))
+    assert kinds == ["broad"] * 4 and noisy.tolist() == [1.0] * 4
+    with pytest.raises(ValueError, match="band_energy_scope"):
+        CodecTrainingConfig(band_energy_scope="tones")
+
+
 def test_band_energy_term_and_broad_scenes_run_in_training(tmp_path):
     from tests.test_codec_training import tiny_config
 
@@ -111,3 +153,24 @@ def test_band_energy_term_and_broad_scenes_run_in_training(tmp_path):
     # the same seed, batches and initial weights: only the band term differs, and it is in the logged spectral part
     assert with_term[0]["mse"] == without[0]["mse"]  # same first batch (broad scenes included) and weights
     assert with_term[0]["stft"] > without[0]["stft"] + 1e-3
+
+
+def test_band_energy_scope_noise_prices_only_batches_with_noise(tmp_path):
+    from tests.test_codec_training import tiny_config
+
+    def first_record(name: str, seed: int, **extra) -> dict:
+        run = dict(max_steps=1, vq_warmup_steps=0, spectral_ramp_steps=0, seed=seed)
+        train(tiny_config(tmp_path / name, **run, **extra), log=lambda _: None)
+        return json.loads((tmp_path / name / "codec" / "loss_history.json").read_text())[0]
+
+    term = dict(band_energy_weight=1.0)
+    # seed 0's first batch holds no noise (a tone and a pulse train): the scoped term adds nothing there
+    plain, scoped = first_record("plain0", 0), first_record("scoped0", 0, band_energy_scope="noise", **term)
+    assert scoped["stft"] == plain["stft"] and first_record("all0", 0, **term)["stft"] > plain["stft"] + 1e-3
+    # seed 4's first batch is all noise: scoped and unscoped are the same term
+    scoped, everything = (
+        first_record("scoped4", 4, band_energy_scope="noise", **term),
+        first_record("all4", 4, **term),
+    )
+    assert scoped["stft"] == pytest.approx(everything["stft"], rel=1e-6)
+    assert scoped["stft"] > first_record("plain4", 4)["stft"] + 1e-3

@@ -82,6 +82,7 @@ def band_energy_loss(
     bands: int = 20,
     band_hz: tuple[float, float] = (100.0, 4000.0),
     floor: float = 1e-4,
+    clip_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Per clip, mean |ln| ratio of the time-averaged power in `bands` log-spaced bands (its long-term
     spectrum: level and colour, blind to phase), each band floored 30 dB under the clip's mean band power
@@ -90,7 +91,8 @@ def band_energy_loss(
     Why: waveform MSE can only reach the conditional mean of a sound whose phase the codes do not carry, so
     noise decoded darker and weaker than it went in (white at -1.8 dB/octave, brown at -5.1); this term is
     indifferent to phase and asks for the right energy in every band. Measured at weights 0.2 and 0.5 it barely
-    moved the decoded slopes (docs/training.md), so it is off by default."""
+    moved the decoded slopes (docs/training.md), so it is off by default. `clip_weights` (`[batch]`) weighs
+    each clip's term (e.g. 0 for clips without noise); the result stays a mean over the whole batch."""
     edges = np.geomspace(band_hz[0], band_hz[1], bands + 1)
     freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLING_RATE)
     member = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])
@@ -101,7 +103,10 @@ def band_energy_loss(
     power_y = stft_magnitude(output, n_fft, n_fft // 4).pow(2).mean(-1).reshape(batch, -1) @ matrix.T
     power_x = stft_magnitude(audio, n_fft, n_fft // 4).pow(2).mean(-1).reshape(batch, -1) @ matrix.T
     floors = power_x.mean(dim=1, keepdim=True) * 1e-3 + floor
-    return (torch.log(power_y + floors) - torch.log(power_x + floors)).abs().mean()
+    per_clip = (torch.log(power_y + floors) - torch.log(power_x + floors)).abs().mean(dim=1)
+    if clip_weights is not None:
+        per_clip = per_clip * clip_weights.to(per_clip)
+    return per_clip.mean()
 
 
 def si_snr(estimate: torch.Tensor, reference: torch.Tensor) -> float:

@@ -63,6 +63,7 @@ from training.codec_vq import kmeans_init, residual_vq  # noqa: E402
 from training.sound_world import SAMPLING_RATE, generate_clips, make_clip  # noqa: E402
 
 TONAL_KINDS = ("tone", "chirp", "pulses", "beep_silence", "tone_silence")
+BAND_ENERGY_SCOPES = ("all", "noise", "untonal")
 
 
 @dataclass
@@ -117,6 +118,11 @@ class CodecTrainingConfig:
     band_energy_weight: float = 0.0
     band_energy_hz: list[float] = field(default_factory=lambda: [100.0, 4000.0])  # the bands' span
     band_energy_bands: int = 20  # log-spaced over that span
+    # which clips the band term prices: "all"; "noise" (scenes with a noise in them, and broad scenes); or
+    # "untonal" (every scene but the purely tonal TONAL_KINDS: noise, mixtures, silence, broad scenes).
+    # Why: tones' phase is in the codes, so waveform losses already fit them, and over the whole batch the
+    # band term cost rising chirps (judge ceiling 0.70 -> 0.48 in the polish)
+    band_energy_scope: str = "all"
     mel_bins: int = 64
     commitment_weight: float = 1.0
     log_eps: float = 1e-3  # magnitude floor of the log-magnitude loss (1e-5 chases exact digital silence)
@@ -149,6 +155,10 @@ class CodecTrainingConfig:
             raise ValueError("max_steps and batch_size must be >= 1")
         if not 0.0 <= self.broad_fraction <= 1.0:
             raise ValueError(f"broad_fraction is a share of the batch in [0, 1], got {self.broad_fraction}")
+        if self.band_energy_scope not in BAND_ENERGY_SCOPES:
+            raise ValueError(
+                f"band_energy_scope is one of {BAND_ENERGY_SCOPES}, got {self.band_energy_scope!r}"
+            )
         if len(self.band_energy_hz) != 2 or not 0 < self.band_energy_hz[0] < self.band_energy_hz[1]:
             raise ValueError(
                 f"band_energy_hz must be [low, high] Hz with 0 < low < high, got {self.band_energy_hz}"
@@ -203,20 +213,42 @@ def training_batch(
     step: int, cfg: CodecTrainingConfig, generator: np.random.Generator, seed: int | None = None
 ) -> torch.Tensor:
     """`[batch, 1, samples]` random crops of fresh clips (clip ids follow the step, so runs are repeatable)."""
+    return training_batch_with_noise_flags(step, cfg, generator, seed)[0]
+
+
+def training_batch_with_noise_flags(
+    step: int, cfg: CodecTrainingConfig, generator: np.random.Generator, seed: int | None = None
+) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+    """`training_batch`, each crop's scene kind ("broad" for a broad scene) and 1.0 where its scene has a
+    noise in it (broad scenes count: they may)."""
     length = int(round(cfg.segment_seconds * SAMPLING_RATE / 320)) * 320
     seed = cfg.seed if seed is None else seed
-    crops = []
+    crops, kinds, noisy = [], [], []
     for j in range(cfg.batch_size):
         own = np.random.default_rng([seed, step, j, 1])  # which source, and the broad scene itself
         if own.random() < cfg.broad_fraction:
             crops.append(broad_scene(own, length, SAMPLING_RATE))
+            kinds.append("broad")
+            noisy.append(1.0)
             continue
-        audio = make_clip(step * cfg.batch_size + j, seed).audio
+        clip = make_clip(step * cfg.batch_size + j, seed)
+        audio = clip.audio
         if len(audio) < length:
             audio = np.pad(audio, (0, length - len(audio)))
         start = int(generator.integers(0, len(audio) - length + 1))
         crops.append(audio[start : start + length])
-    return torch.from_numpy(np.stack(crops))[:, None]
+        kinds.append(clip.kind)
+        noisy.append(1.0 if clip.labels.get("noise") else 0.0)
+    return torch.from_numpy(np.stack(crops))[:, None], kinds, torch.tensor(noisy)
+
+
+def band_energy_clip_weights(scope: str, kinds: list[str], noisy: torch.Tensor) -> torch.Tensor | None:
+    """Per crop, whether the band term prices it under `scope` (None: every crop)."""
+    if scope == "noise":
+        return noisy
+    if scope == "untonal":
+        return torch.tensor([0.0 if kind in TONAL_KINDS else 1.0 for kind in kinds])
+    return None
 
 
 def eval_set(cfg: CodecTrainingConfig) -> list[tuple[str, torch.Tensor]]:
@@ -367,7 +399,8 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         if step == cfg.vq_warmup_steps and not cfg.init_from:  # codebooks from what the encoder now outputs
             init_codebooks(codec, cfg, generator)
         codec.train()
-        audio = training_batch(step, cfg, crops).to(accelerator.device)
+        audio, kinds, noisy = training_batch_with_noise_flags(step, cfg, crops)
+        audio = audio.to(accelerator.device)
         if cfg.decoder_only:  # frozen encoder and codebooks: the codes the LMs know, nothing updated
             with torch.no_grad():
                 quantized, _, _, _ = residual_vq(codec, codec.encoder(audio))
@@ -390,7 +423,11 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             spectral = output.new_zeros(())
         if ramp > 0 and cfg.band_energy_weight:
             spectral = spectral + cfg.band_energy_weight * band_energy_loss(
-                output, audio, bands=cfg.band_energy_bands, band_hz=tuple(cfg.band_energy_hz)
+                output,
+                audio,
+                bands=cfg.band_energy_bands,
+                band_hz=tuple(cfg.band_energy_hz),
+                clip_weights=band_energy_clip_weights(cfg.band_energy_scope, kinds, noisy),
             )
         handover = relative_scale(step, cfg)
         if handover > 0:
