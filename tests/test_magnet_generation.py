@@ -458,6 +458,32 @@ def test_training_forward_loss_over_masked_positions_of_the_stage(model, texts, 
     assert torch.allclose(out.logits, logits)
 
 
+def test_training_forward_with_one_stage_per_clip_matches_each_clip_alone(model, texts):
+    """Clip 0 trains codebook 0 (full attention), clip 1 codebook 2 (band): each clip's logits are what it
+    gets alone with its stage, and the loss is the mean over both clips' masked tokens."""
+    labels, _ = masked_batch(0)
+    inputs = torch.stack([masked_batch(0)[1][0], masked_batch(2)[1][1]])
+    out = model(**texts, labels=labels, decoder_input_ids=inputs, stage=torch.tensor([0, 2]))
+    losses, counts = [], []
+    for row, stage in ((0, 0), (1, 2)):
+        alone = model(
+            input_ids=texts["input_ids"][row : row + 1],
+            attention_mask=texts["attention_mask"][row : row + 1],
+            labels=labels[row : row + 1],
+            decoder_input_ids=inputs[row : row + 1],
+            stage=stage,
+        )
+        torch.testing.assert_close(out.logits[row], alone.logits[0], rtol=1e-4, atol=1e-5)
+        assert torch.equal(out.logits_mask[row], alone.logits_mask[0])
+        losses.append(alone.loss)
+        counts.append(int(alone.logits_mask.sum()))
+    assert out.logits_mask[0, 0].any() and out.logits_mask[1, 2].any() and counts[0] != counts[1]
+    expected = (losses[0] * counts[0] + losses[1] * counts[1]) / sum(counts)
+    torch.testing.assert_close(out.loss, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"one such integer per clip \(a tensor of shape \[2\]\)"):
+        model(**texts, labels=labels, decoder_input_ids=inputs, stage=torch.tensor([0, 1, 2]))
+
+
 def test_training_forward_band_limits_the_context(model, texts):
     """Two layers with a +-5 band see +-10 frames: frame 20 cannot see frame 0 on stages > 0, only on stage 0."""
     for stage, affected in ((1, False), (0, True)):

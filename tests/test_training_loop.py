@@ -4,6 +4,7 @@ weights, and a 2-process `accelerate launch` run shards the data and saves a loa
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -169,6 +170,7 @@ def test_magnet_stage_weights_are_checked_before_training(tmp_path):
     for overrides, message in (
         ({"magnet_stage_weights": [1.0, 1.0, 1.0, 1.0]}, "drop it for AudioGen"),
         ({"model_type": "magnet", "magnet_stage_weights": [1.0, 1.0]}, "one weight per codebook"),
+        ({"magnet_stage_per_sample": True}, "per clip; drop it for AudioGen"),
     ):
         config = write_config(tmp_path, max_steps=1, **overrides)
         with pytest.raises(ValueError, match=message):
@@ -193,3 +195,23 @@ def test_magnet_stage_weights_reach_the_masking(tmp_path, monkeypatch):
     )
     train(*parse_args(["--config", str(config)]))
     assert len(stages) >= 3 and set(stages) == {3}
+
+
+def test_magnet_stage_per_sample_reaches_the_masking(tmp_path, monkeypatch):
+    """Per clip: each batch's stages are a tensor with one stage per clip, and training runs on them."""
+    import training.train as train_module
+
+    stages = []
+
+    class Recording(train_module.MagnetMasking):
+        def __call__(self, codes, mask_id, generator):
+            inputs, stage = super().__call__(codes, mask_id, generator)
+            stages.append(stage)
+            return inputs, stage
+
+    monkeypatch.setattr(train_module, "MagnetMasking", Recording)
+    config = write_config(tmp_path, model_type="magnet", max_steps=3, magnet_stage_per_sample=True)
+    summary = train(*parse_args(["--config", str(config)]))
+    assert len(stages) >= 3 and all(isinstance(s, torch.Tensor) and s.dim() == 1 for s in stages)
+    assert len({k for s in stages for k in s.tolist()}) > 1
+    assert all(math.isfinite(loss) for _, loss in summary["loss_history"])

@@ -80,6 +80,26 @@ def test_magnet_stage_weights_pick_the_trained_codebook():
             MagnetMasking(30, stage_weights=bad)
 
 
+def test_magnet_stage_per_sample_masks_each_clip_for_its_own_stage():
+    codes = torch.randint(0, 64, (64, 4, 30), generator=torch.Generator().manual_seed(0))
+    stage_mask = torch.rand(64, 30, generator=torch.Generator().manual_seed(1)) < 0.5
+    stages = torch.arange(64) % 4
+    mixed = magnet_masked_inputs(codes, stages, stage_mask, 64)
+    for b in (0, 1, 2, 3, 13):  # the same rows as one stage for the whole batch
+        assert torch.equal(mixed[b], magnet_masked_inputs(codes, int(stages[b]), stage_mask, 64)[b])
+    masking = MagnetMasking(30, stage_per_sample=True)
+    inputs, drawn = masking(codes, 64, torch.Generator().manual_seed(2))
+    assert drawn.shape == (64,) and set(drawn.tolist()) == {0, 1, 2, 3}  # every codebook in one update
+    for b in range(64):
+        k = int(drawn[b])
+        assert torch.equal(inputs[b, :k], codes[b, :k]) and (inputs[b, k + 1 :] == 64).all()
+        assert (inputs[b, k] == 64).any()
+    skewed = MagnetMasking(30, stage_weights=(1, 0, 0, 1), stage_per_sample=True)
+    assert set(skewed(codes, 64, torch.Generator().manual_seed(3))[1].tolist()) == {0, 3}
+    with pytest.raises(ValueError, match="stage must be in"):
+        magnet_masked_inputs(codes, torch.full((64,), 4), stage_mask, 64)
+
+
 def test_cfg_dropout_is_per_batch():
     mask = torch.ones(4, 5, dtype=torch.long)
     gen = torch.Generator().manual_seed(0)

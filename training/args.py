@@ -53,6 +53,13 @@ class ModelArguments:
             "default uniform, as audiocraft."
         },
     )
+    magnet_stage_per_sample: bool = field(
+        default=False,
+        metadata={
+            "help": "MAGNeT only: draw the trained codebook stage per clip instead of per batch (audiocraft: per "
+            "batch), so every update trains every codebook; the same objective in expectation."
+        },
+    )
     pattern_tail: bool = field(
         default=False,
         metadata={

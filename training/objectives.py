@@ -62,16 +62,18 @@ def span_mask(
 
 
 def magnet_masked_inputs(
-    codes: torch.Tensor, stage: int, stage_mask: torch.Tensor, mask_id: int
+    codes: torch.Tensor, stage: int | torch.Tensor, stage_mask: torch.Tensor, mask_id: int
 ) -> torch.Tensor:
-    """Decoder inputs for training stage `stage`: codebooks below it kept, the stage masked where `stage_mask`
-    (`[B, T]`) is True, and codebooks above it fully masked (they are unknown when this stage is decoded)."""
+    """Decoder inputs for training stage `stage` (an int, or one per clip `[B]`): codebooks below it kept,
+    the stage masked where `stage_mask` (`[B, T]`) is True, and codebooks above it fully masked (they are
+    unknown when this stage is decoded)."""
     batch, num_codebooks, num_frames = codes.shape
-    if not 0 <= stage < num_codebooks:
+    stages = torch.as_tensor(stage, device=codes.device).reshape(-1).expand(batch)
+    if ((stages < 0) | (stages >= num_codebooks)).any():
         raise ValueError(f"stage must be in [0, {num_codebooks - 1}], got {stage}.")
-    mask = torch.zeros_like(codes, dtype=torch.bool)
-    mask[:, stage] = stage_mask
-    mask[:, stage + 1 :] = True
+    codebook = torch.arange(num_codebooks, device=codes.device)[None, :, None]
+    stages = stages[:, None, None]
+    mask = (codebook > stages) | ((codebook == stages) & stage_mask[:, None, :].bool())
     return torch.where(mask, torch.full_like(codes, mask_id), codes)
 
 
@@ -91,11 +93,14 @@ class MagnetMasking:
 
     `stage_weights` (one per codebook; None: uniform, as audiocraft) skews which codebook a batch trains. Why:
     one stage per batch gives each codebook a quarter of the updates, where AudioGen trains all four on every
-    batch; the first codebook carries the envelope and pitch track."""
+    batch; the first codebook carries the envelope and pitch track. `stage_per_sample` draws the stage per
+    clip instead of per batch (audiocraft: per batch), so every update trains every codebook: the same
+    objective in expectation, with less variance between updates."""
 
     num_frames: int
     span_len: int = 3
     stage_weights: tuple[float, ...] | None = None
+    stage_per_sample: bool = False
 
     def __post_init__(self) -> None:
         self.lut = mask_rate_to_num_spans_lut(self.num_frames, self.span_len)
@@ -109,16 +114,17 @@ class MagnetMasking:
 
     def __call__(
         self, codes: torch.Tensor, mask_id: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, int]:
-        """Pick one stage for the whole batch and return `(decoder_input_ids, stage)`."""
+    ) -> tuple[torch.Tensor, int | torch.Tensor]:
+        """Pick one stage for the whole batch (or one per clip) and return `(decoder_input_ids, stage)`."""
         batch, num_codebooks, num_frames = codes.shape
         if num_frames != self.num_frames:
             raise ValueError(
                 f"the masking LUT was built for {self.num_frames} frames but the batch has {num_frames}; "
                 "all training clips must be cropped or padded to the same segment length."
             )
+        draws = batch if self.stage_per_sample else 1
         if self.stage_weights is None:
-            stage = int(torch.randint(0, num_codebooks, (1,), generator=generator).item())
+            stages = torch.randint(0, num_codebooks, (draws,), generator=generator)
         elif len(self.stage_weights) != num_codebooks:
             raise ValueError(
                 f"stage_weights has {len(self.stage_weights)} values but the codes have {num_codebooks} codebooks; "
@@ -126,7 +132,8 @@ class MagnetMasking:
             )
         else:
             weights = torch.tensor(self.stage_weights)
-            stage = int(torch.multinomial(weights, 1, generator=generator).item())
+            stages = torch.multinomial(weights, draws, replacement=draws > 1, generator=generator)
+        stage = stages.to(codes.device) if self.stage_per_sample else int(stages.item())
         rates = cosine_mask_rates(batch, generator)
         mask = span_mask(rates, num_frames, self.span_len, self.lut, generator).to(codes.device)
         return magnet_masked_inputs(codes, stage, mask, mask_id), stage

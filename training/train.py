@@ -226,6 +226,10 @@ def check_family_options(model_args: ModelArguments, family: str, num_codebooks:
         raise ValueError(
             "pattern_tail trains AudioGen's delay pattern tail; MAGNeT has none: drop --pattern_tail."
         )
+    if model_args.magnet_stage_per_sample and family != "magnet":
+        raise ValueError(
+            "magnet_stage_per_sample draws MAGNeT's codebook stage per clip; drop it for AudioGen."
+        )
     weights = model_args.magnet_stage_weights
     if weights is not None and family != "magnet":
         raise ValueError("magnet_stage_weights weighs MAGNeT's codebook stages; drop it for AudioGen.")
@@ -286,6 +290,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
             int(data_args.segment_seconds * model.config.frame_rate),
             span_len,
             model_args.magnet_stage_weights,
+            model_args.magnet_stage_per_sample,
         )
 
     optimizer = build_optimizer(

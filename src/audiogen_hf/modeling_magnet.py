@@ -71,7 +71,7 @@ class MagnetForConditionalGeneration(TextToCodesPreTrainedModel, MagnetGeneratio
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         decoder_input_ids: torch.Tensor | None = None,
-        stage: int = 0,
+        stage: int | torch.Tensor = 0,
         encoder_hidden_states: torch.Tensor | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -82,42 +82,60 @@ class MagnetForConditionalGeneration(TextToCodesPreTrainedModel, MagnetGeneratio
         same codes with the masked positions set to the mask id (`decoder.vocab_size`): in audiocraft, codebooks
         below `stage` are kept, `stage` is span-masked and those above are fully masked. The decoder runs with
         `stage`'s attention (the band for stages > 0). The loss is the mean cross-entropy over the masked,
-        non-padded positions of codebook `stage` only; `logits_mask` is True exactly there.
+        non-padded positions of codebook `stage` only; `logits_mask` is True exactly there. `stage` may also give
+        one stage per clip (`[B]`): each clip then runs with its own stage's attention and counts toward the
+        loss on its own stage's codebook (the loss stays a mean over every masked token of the batch).
         """
         decoder_config = self.config.decoder
-        stage = self._check_stage(stage)
         self._check_codes(labels, decoder_input_ids)
-        batch_size, _, length = labels.shape
+        batch_size, num_codebooks, length = labels.shape
+        stages = self._check_stage(stage, batch_size)
         if encoder_hidden_states is None:
             encoder_hidden_states = self.encode_text(input_ids, attention_mask, batch_size)
-        band = self.decoder.stage_attention_mask(stage, length, decoder_input_ids.device)
+        band = self._stages_attention_mask(stages, length, decoder_input_ids.device)
         logits, _ = self.decoder(decoder_input_ids, encoder_hidden_states, attention_mask=band)
-        logits_mask = torch.zeros_like(labels, dtype=torch.bool)
-        logits_mask[:, stage] = (decoder_input_ids[:, stage] == decoder_config.special_token_id) & (
-            labels[:, stage] >= 0
+        trained = (
+            torch.arange(num_codebooks, device=labels.device)[None, :, None]
+            == stages.to(labels.device)[:, None, None]
         )
+        logits_mask = trained & (decoder_input_ids == decoder_config.special_token_id) & (labels >= 0)
         if not logits_mask.any():
             raise ValueError(
                 f"no position of codebook {stage} is both masked in decoder_input_ids (id "
                 f"{decoder_config.special_token_id}) and a valid label; mask at least one non-padded frame."
             )
-        keep = logits_mask[:, stage]
-        loss = F.cross_entropy(logits[:, stage][keep].float(), labels[:, stage][keep])
+        loss = F.cross_entropy(logits[logits_mask].float(), labels[logits_mask])
         output = CodebookLMOutput(
             loss=loss, logits=logits, logits_mask=logits_mask, encoder_hidden_states=encoder_hidden_states
         )
         return output if return_dict is not False else output.to_tuple()
 
-    def _check_stage(self, stage) -> int:
+    def _check_stage(self, stage, batch_size: int) -> torch.Tensor:
+        """The stage of every clip, `[B]` (an int applies to the whole batch)."""
         num_codebooks = self.config.decoder.num_codebooks
-        if isinstance(stage, torch.Tensor) and stage.numel() == 1:
-            stage = stage.item()
-        if isinstance(stage, bool) or not isinstance(stage, int) or not 0 <= stage < num_codebooks:
+        valid = isinstance(stage, int) and not isinstance(stage, bool)
+        if isinstance(stage, torch.Tensor) and not stage.is_floating_point() and stage.dtype != torch.bool:
+            valid = stage.numel() == 1 or tuple(stage.shape) == (batch_size,)
+        stages = torch.as_tensor(stage).reshape(-1).expand(batch_size) if valid else None
+        if stages is None or ((stages < 0) | (stages >= num_codebooks)).any():
             raise ValueError(
-                f"stage must be the index of the codebook being trained, an integer in [0, {num_codebooks}), "
-                f"got {stage!r}."
+                f"stage must be the index of the codebook being trained, an integer in [0, {num_codebooks}) or "
+                f"one such integer per clip (a tensor of shape [{batch_size}]), got {stage!r}."
             )
-        return stage
+        return stages
+
+    def _stages_attention_mask(self, stages: torch.Tensor, length: int, device) -> torch.Tensor | None:
+        """One stage for the batch: its mask as in generation; one per clip: `[B, 1, T, T]`."""
+        distinct = stages.unique().tolist()
+        if len(distinct) == 1:
+            return self.decoder.stage_attention_mask(distinct[0], length, device)
+        per_stage = {}
+        for s in distinct:  # stage 0 attends everywhere: a zero mask stands in for its None
+            band = self.decoder.stage_attention_mask(s, length, device)
+            per_stage[s] = (
+                torch.zeros(1, 1, length, length, dtype=self.dtype, device=device) if band is None else band
+            )
+        return torch.cat([per_stage[s] for s in stages.tolist()])
 
     def _check_codes(self, labels: torch.Tensor | None, decoder_input_ids: torch.Tensor | None) -> None:
         decoder_config = self.config.decoder
