@@ -127,6 +127,19 @@ def test_pipeline_by_path_and_instance(saved_audiogen, audiogen, processor):
     assert np.allclose(piped["audio"], direct[0, 0].numpy(), atol=1e-6)
 
 
+def test_min_p_one_samples_the_most_probable_code_like_greedy(processor, audiogen):
+    inputs = processor(text=["rain", "wind"])
+    greedy = audiogen.generate(**inputs, max_new_tokens=6, do_sample=False, return_dict_in_generate=True)
+    sampled = audiogen.generate(
+        **inputs, max_new_tokens=6, do_sample=True, temperature=2.0, min_p=1.0, return_dict_in_generate=True
+    )
+    hot = audiogen.generate(
+        **inputs, max_new_tokens=6, do_sample=True, temperature=2.0, return_dict_in_generate=True
+    )
+    assert torch.equal(sampled.sequences, greedy.sequences)
+    assert not torch.equal(hot.sequences, greedy.sequences)  # without min_p the same knobs wander
+
+
 def test_batch_decode_returns_numpy(processor, audiogen):
     audio = audiogen.generate(**processor(text=["rain", "wind"]), max_new_tokens=3)
     decoded = processor.batch_decode(audio)
@@ -145,6 +158,10 @@ def test_batch_decode_returns_numpy(processor, audiogen):
         ({"top_k": -1}, "top_k"),
         ({"num_return_sequences": 0}, "num_return_sequences"),
         ({"banana": 3}, "banana"),
+        ({"min_p": 1.5}, "min_p"),
+        ({"num_beams": 2}, r"does not implement \{'num_beams': 2\}"),
+        ({"repetition_penalty": 1.3, "no_repeat_ngram_size": 2}, "repetition_penalty.*no_repeat_ngram_size"),
+        ({"typical_p": 0.5}, "does not implement"),
     ],
 )
 def test_bad_generate_knobs(audiogen, processor, kwargs, match):

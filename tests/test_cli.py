@@ -70,6 +70,18 @@ def test_bad_arguments(tmp_path, saved_audiogen, capsys):
         == 2
     )
     assert "top_p" in capsys.readouterr().err
+    bad_min_p = [
+        "generate",
+        "rain",
+        "--model",
+        str(saved_audiogen),
+        "--min-p",
+        "1.5",
+        "-o",
+        str(tmp_path / "y.wav"),
+    ]
+    assert main(bad_min_p + ["--no-progress"]) == 2
+    assert "min_p=1.5 is invalid" in capsys.readouterr().err and not (tmp_path / "y.wav").exists()
     try:
         main(["generate", "rain", "--model", str(saved_audiogen), "-o", str(tmp_path / "x.mp3")])
     except SystemExit as exit_:

@@ -200,6 +200,16 @@ def test_greedy_is_deterministic_and_leaves_no_mask(model, texts):
         assert (first != CODEBOOK_SIZE).all() and (first >= 0).all()
 
 
+def test_min_p_one_decodes_like_greedy(model, texts):
+    """min_p 1 keeps only each position's most probable code, and the confidences see unfiltered
+    probabilities: the same spans are kept as greedily, so the codes are the greedy ones."""
+    kwargs = dict(decoding_steps=FAST_STEPS, return_dict_in_generate=True, temperature=3.0)
+    greedy = model.generate(**texts, do_sample=False, **kwargs).sequences
+    sampled = model.generate(**texts, do_sample=True, min_p=1.0, **kwargs).sequences
+    hot = model.generate(**texts, do_sample=True, **kwargs).sequences
+    assert torch.equal(sampled, greedy) and not torch.equal(hot, greedy)
+
+
 def test_generator_seeds_sampling(model, texts):
     def run(seed, **kwargs):
         return model.generate(
@@ -346,6 +356,9 @@ def test_progress_bar_counts_decoding_steps(model, texts, capsys):
         ({"temperature": -1.0}, "temperature"),
         ({"top_p": 1.5}, "top_p"),
         ({"not_a_knob": 1}, "does not use"),
+        ({"min_p": -0.1}, "min_p"),
+        ({"num_beams": 3}, "does not implement"),
+        ({"repetition_penalty": 1.2}, "does not implement"),
     ],
 )
 def test_bad_generate_arguments(model, texts, kwargs, message):

@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from audiogen_hf.sampling import apply_cfg, sample_from_probs, sample_next_token, sample_top_k, sample_top_p
+from audiogen_hf.sampling import (
+    apply_cfg,
+    min_p_filter,
+    sample_from_probs,
+    sample_next_token,
+    sample_top_k,
+    sample_top_p,
+)
 
 
 def test_top_p_keeps_tokens_while_mass_before_them_is_at_most_p():
@@ -30,6 +37,29 @@ def test_top_p_wins_over_top_k():
         for s in range(200)
     }
     assert seen == {0, 1}
+
+
+def test_min_p_cuts_a_peaked_rows_tail_but_keeps_a_flat_rows_spread():
+    peaked = torch.tensor([[0.9, 0.06, 0.04]])  # silence: one code and a stray tail
+    flat = torch.tensor([[0.3, 0.25, 0.25, 0.2]])  # noise: many codes
+    torch.testing.assert_close(min_p_filter(peaked, 0.1), torch.tensor([[1.0, 0.0, 0.0]]))
+    torch.testing.assert_close(min_p_filter(flat, 0.1), flat)
+    both = torch.cat([torch.cat([peaked, torch.zeros(1, 1)], -1), flat])
+    draws = torch.stack(
+        [
+            sample_from_probs(both, min_p=0.1, generator=torch.Generator().manual_seed(s))[:, 0]
+            for s in range(200)
+        ]
+    )
+    assert set(draws[:, 0].tolist()) == {0} and set(draws[:, 1].tolist()) == {0, 1, 2, 3}
+    assert torch.equal(both[0], torch.tensor([0.9, 0.06, 0.04, 0.0]))  # filtered a copy, not in place
+    # min_p 0 is audiocraft's sampling, draw for draw
+    for s in range(5):
+        plain = sample_from_probs(both.clone(), top_p=0.9, generator=torch.Generator().manual_seed(s))
+        off = sample_from_probs(
+            both.clone(), top_p=0.9, generator=torch.Generator().manual_seed(s), min_p=0.0
+        )
+        assert torch.equal(plain, off)
 
 
 def test_greedy_when_not_sampling_or_zero_temperature():

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=None)
     gen.add_argument("--top-k", type=int, default=None)
     gen.add_argument("--top-p", type=float, default=None)
+    gen.add_argument(
+        "--min-p", type=float, default=None, help="keep codes >= this share of the most probable"
+    )
     gen.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -101,6 +104,7 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
         "temperature": args.temperature,
         "top_k": args.top_k,
         "top_p": args.top_p,
+        "min_p": args.min_p,
     }
     knobs = {k: v for k, v in knobs.items() if v is not None}
     if args.greedy:

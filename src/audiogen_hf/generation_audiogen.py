@@ -138,7 +138,13 @@ class AudioGenGenerationMixin(GenerationMixin):
             if guidance_scale is not None:
                 logits = apply_cfg(logits, guidance_scale)
             next_tokens = sample_next_token(
-                logits, settings.do_sample, settings.temperature, settings.top_k, settings.top_p, generator
+                logits,
+                settings.do_sample,
+                settings.temperature,
+                settings.top_k,
+                settings.top_p,
+                generator,
+                settings.min_p,
             )
             next_tokens = torch.where(valid[None, :, step : step + 1], next_tokens, special)
             slot = sequence[..., step : step + 1]

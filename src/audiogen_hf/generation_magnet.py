@@ -292,9 +292,9 @@ class MagnetGenerationMixin(GenerationMixin):
         """One token for every position `[B, 1, T, 1]` (masked or not: audiocraft's RNG consumption).
 
         Top-k filters `probs` in place, so the confidence scores then use the filtered probabilities, as in
-        audiocraft. Greedy decoding takes the argmax of the guided logits.
+        audiocraft (min-p, not audiocraft's, filters a copy: the scores keep the unfiltered ones). Greedy decoding takes the argmax of the guided logits.
         """
         sampling = context.sampling
         if sampling.do_sample and sampling.temperature > 0:
-            return sample_from_probs(probs, sampling.top_k, sampling.top_p, context.generator)
+            return sample_from_probs(probs, sampling.top_k, sampling.top_p, context.generator, sampling.min_p)
         return torch.argmax(logits, dim=-1, keepdim=True)

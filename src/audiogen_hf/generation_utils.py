@@ -10,12 +10,13 @@ from transformers import GenerationConfig
 
 @dataclass
 class SamplingSettings:
-    """The resolved sampling knobs in audiocraft's terms (`top_p = 0` means off)."""
+    """The resolved sampling knobs in audiocraft's terms (`top_p = 0` means off), plus `min_p` (0: off)."""
 
     do_sample: bool
     temperature: float
     top_k: int
     top_p: float
+    min_p: float = 0.0
 
 
 @dataclass
@@ -48,6 +49,7 @@ def check_generate_kwargs(kwargs: dict) -> None:
             "must be an integer >= 0 (0 disables top-k)",
         ),
         "top_p": (lambda v: v is None or 0 < v <= 1, "must be in (0, 1] (1.0 disables nucleus sampling)"),
+        "min_p": (lambda v: v is None or 0 <= v <= 1, "must be in [0, 1] (0 disables min-p sampling)"),
         "guidance_scale": (lambda v: v is None or v >= 0, "must be >= 0 (1.0 disables guidance)"),
         "num_return_sequences": (
             lambda v: v is None or (isinstance(v, int) and v >= 1),
@@ -59,16 +61,64 @@ def check_generate_kwargs(kwargs: dict) -> None:
             raise ValueError(f"{name}={kwargs[name]!r} is invalid: it {why}.")
 
 
+# GenerationConfig fields this package's decoding does not implement, with the value that means "off".
+# transformers would apply them through its logits processors and beam search; our generate() samples the
+# codebooks itself (audiocraft's arithmetic), so a set value would otherwise be ignored without a word.
+UNIMPLEMENTED_GENERATION_FIELDS: dict[str, object] = {
+    "num_beams": 1,
+    "num_beam_groups": 1,
+    "penalty_alpha": None,
+    "typical_p": 1.0,
+    "epsilon_cutoff": 0.0,
+    "eta_cutoff": 0.0,
+    "top_h": None,
+    "repetition_penalty": 1.0,
+    "encoder_repetition_penalty": 1.0,
+    "diversity_penalty": 0.0,
+    "no_repeat_ngram_size": 0,
+    "encoder_no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
+    "sequence_bias": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+    "exponential_decay_length_penalty": None,
+    "min_new_tokens": None,
+    "watermarking_config": None,
+}
+
+
+def reject_unimplemented_fields(config: GenerationConfig) -> None:
+    """Refuse GenerationConfig fields set away from "off" that our decoding would silently ignore."""
+    set_fields = {
+        name: getattr(config, name)
+        for name, off in UNIMPLEMENTED_GENERATION_FIELDS.items()
+        if getattr(config, name, off) not in (off, None)
+    }
+    if set_fields:
+        raise ValueError(
+            f"generate() does not implement {set_fields}: these models sample codec codes with "
+            "do_sample, temperature, top_k, top_p and min_p (plus their guidance settings), with no beam "
+            "search or logits processors. Unset them (in your arguments or the model's generation_config)."
+        )
+
+
 def resolve_sampling(config: GenerationConfig) -> SamplingSettings:
     check_generate_kwargs(
-        {name: getattr(config, name, None) for name in ("temperature", "top_k", "top_p", "max_new_tokens")}
+        {
+            name: getattr(config, name, None)
+            for name in ("temperature", "top_k", "top_p", "min_p", "max_new_tokens")
+        }
     )
+    reject_unimplemented_fields(config)
     top_p = config.top_p if config.top_p is not None else 1.0
     return SamplingSettings(
         do_sample=bool(config.do_sample),
         temperature=float(config.temperature if config.temperature is not None else 1.0),
         top_k=int(config.top_k or 0),
         top_p=0.0 if top_p >= 1.0 else float(top_p),
+        min_p=float(getattr(config, "min_p", None) or 0.0),
     )
 
 

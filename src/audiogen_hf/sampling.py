@@ -34,13 +34,26 @@ def sample_top_p(probs: torch.Tensor, p: float, generator: torch.Generator | Non
     return torch.gather(sorted_index, -1, multinomial(sorted_probs, generator))
 
 
+def min_p_filter(probs: torch.Tensor, min_p: float) -> torch.Tensor:
+    """A new tensor keeping the tokens at least `min_p` x the row's most probable one, renormalised (Nguyen et
+    al., 2024; transformers' `min_p`). Why: it cuts a peaked row's stray tail (a hiss frame in silence) but
+    keeps a flat row's spread (noise needs many codes), where top-k / top-p cut both alike."""
+    keep = probs >= min_p * probs.max(dim=-1, keepdim=True).values
+    kept = probs * keep.to(probs.dtype)
+    return kept / kept.sum(dim=-1, keepdim=True)
+
+
 def sample_from_probs(
     probs: torch.Tensor,
     top_k: int = 0,
     top_p: float = 0.0,
     generator: torch.Generator | None = None,
+    min_p: float = 0.0,
 ) -> torch.Tensor:
-    """Draw one token per row: top-p if `top_p > 0`, else top-k if `top_k > 0`, else plain multinomial."""
+    """Draw one token per row: top-p if `top_p > 0`, else top-k if `top_k > 0`, else plain multinomial; a
+    `min_p > 0` filters a copy of `probs` first (not audiocraft's: `probs` itself is then left untouched)."""
+    if min_p > 0.0:
+        probs = min_p_filter(probs, min_p)
     if top_p > 0.0:
         return sample_top_p(probs, top_p, generator)
     if top_k > 0:
@@ -55,11 +68,12 @@ def sample_next_token(
     top_k: int = 0,
     top_p: float = 0.0,
     generator: torch.Generator | None = None,
+    min_p: float = 0.0,
 ) -> torch.Tensor:
     """audiocraft's `_sample_next_token` after CFG: logits `[..., V]` to tokens `[..., 1]`."""
     if do_sample and temperature > 0:
         probs = torch.softmax(logits / temperature, dim=-1)
-        return sample_from_probs(probs, top_k, top_p, generator)
+        return sample_from_probs(probs, top_k, top_p, generator, min_p)
     return torch.argmax(logits, dim=-1, keepdim=True)
 
 
