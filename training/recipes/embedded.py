@@ -42,13 +42,16 @@ PUNCTUATION = (",",)
 # Re-checked on the pattern-tail AudioGen and a decoder-polished codec (prototype run): guidance 1.5 /
 # temperature 0.7 84.0 %, guidance 2: 76.4 %, 3: 66.7 %, temperature 1.0: 75.7 %, 0.5: 83.3 %; MAGNeT as shipped
 # 70.1 %, decoding steps [20, 20, 20, 20]: 71.5 % at two thirds of the speed, temperature 1.0: 70.8 %.
+# The shipped AudioGen over three judge seeds (0, 1, 2; 432 clips each): temperature 0.7 81.9 / 79.9 / 79.2 %
+# (mean 80.3), 0.6 79.9 (mean), 0.5 86.1 / 82.6 / 81.9 % (mean 83.6), 0.4 82.4 (mean): 0.5 beat 0.7 on every
+# seed (pulse 52 -> 65 %, silence 98 -> 100 %, noise 86 -> 82 %). min_p 0.1 at temperature 1.3: 81.0 (mean).
 GENERATION_DEFAULTS: dict[str, dict] = {
     "audiogen": {
         "max_new_tokens": 100,
         "extend_stride": 1.0,
         "guidance_scale": 1.5,
         "top_k": 250,
-        "temperature": 0.7,
+        "temperature": 0.5,
     },
     "magnet": {
         "decoding_steps": [20, 10, 10, 10],
@@ -58,6 +61,8 @@ GENERATION_DEFAULTS: dict[str, dict] = {
         "top_p": 0.9,
     },
 }
+# Judge seeds reported next to seed 0's full table: the defaults were tuned on seed 0, so its score flatters.
+OTHER_JUDGE_SEEDS = (1, 2)
 # Files of a trained run that make up a shipped model (checkpoints, logs and caches stay behind).
 SHIPPED_SUFFIXES = (".json", ".safetensors")
 NOT_SHIPPED = ("train_summary.json",)
@@ -299,6 +304,20 @@ def _percent(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def _other_seeds_line(report: dict) -> str:
+    """The overall score on the other judge seeds (fresh random draws, same prompts), and the mean."""
+    others = report.get("other_seeds", {})
+    if not others:
+        return ""
+    scores = [report["overall"], *others.values()]
+    listed = " / ".join(_percent(v) for v in others.values())
+    seeds = ", ".join(str(k) for k in others)
+    return (
+        f"On judge seeds {seeds} (other random draws, same prompts): {listed}; "
+        f"mean over all {len(scores)} seeds **{_percent(sum(scores) / len(scores))}**.\n"
+    )
+
+
 def model_card(
     family: str,
     folder: Path,
@@ -411,7 +430,7 @@ The generation defaults were chosen with this judge on these prompts and seed (`
 
 **Overall (every asked attribute right): {_percent(report["overall"])}**; mean attribute accuracy
 {_percent(report["attribute_mean"])}; speed {report["audio_seconds_per_second"]:.1f} s of audio per second on 2 CPU cores.
-
+{_other_seeds_line(report)}
 | attribute | accuracy |
 |---|---|
 {per_attribute}
@@ -442,10 +461,13 @@ def package_and_judge(
     timings: Path,
     clips_per_template: int,
     ceiling: Path | None = None,
+    other_seeds: tuple[int, ...] = OTHER_JUDGE_SEEDS,
 ) -> dict:
-    """Package a trained run, judge it, and write its model card and judge report next to the weights."""
+    """Package a trained run, judge it (seed 0 in full, `other_seeds` overall), and write its model card and
+    judge report next to the weights."""
     package(run, dest, family)
     report = judge(dest, clips_per_template)
+    report["other_seeds"] = {seed: judge(dest, clips_per_template, seed)["overall"] for seed in other_seeds}
     (dest / "judge_report.json").write_text(json.dumps(report, indent=2) + "\n")
     stages = json.loads(timings.read_text()) if timings.exists() else {}
     clips = sum(1 for _ in open(data / "metadata.jsonl"))
