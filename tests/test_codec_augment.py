@@ -17,7 +17,7 @@ from training.train_codec import (
     band_energy_clip_weights,
     train,
     training_batch,
-    training_batch_with_noise_flags,
+    training_batch_with_scenes,
 )
 
 SR = 16000
@@ -120,7 +120,7 @@ def test_training_batches_mix_in_broad_scenes_at_the_asked_share():
 
 def test_noise_flags_follow_each_crops_scene():
     cfg = CodecTrainingConfig(batch_size=16, segment_seconds=0.32)
-    audio, kinds, noisy = training_batch_with_noise_flags(3, cfg, np.random.default_rng(0))
+    audio, kinds, noisy = training_batch_with_scenes(3, cfg, np.random.default_rng(0))
     torch.testing.assert_close(audio, training_batch(3, cfg, np.random.default_rng(0)))
     clips = [make_clip(3 * 16 + j, cfg.seed) for j in range(16)]
     assert kinds == [c.kind for c in clips]
@@ -134,7 +134,7 @@ def test_noise_flags_follow_each_crops_scene():
     ]
     assert "silence" in kinds and untonal != noisy.tolist()  # silence: priced as untonal, not as noise
     broad = CodecTrainingConfig(batch_size=4, segment_seconds=0.32, broad_fraction=1.0)
-    _, kinds, noisy = training_batch_with_noise_flags(0, broad, np.random.default_rng(0))
+    _, kinds, noisy = training_batch_with_scenes(0, broad, np.random.default_rng(0))
     assert kinds == ["broad"] * 4 and noisy.tolist() == [1.0] * 4
     with pytest.raises(ValueError, match="band_energy_scope"):
         CodecTrainingConfig(band_energy_scope="tones")

@@ -119,9 +119,10 @@ class CodecTrainingConfig:
     band_energy_hz: list[float] = field(default_factory=lambda: [100.0, 4000.0])  # the bands' span
     band_energy_bands: int = 20  # log-spaced over that span
     # which clips the band term prices: "all"; "noise" (scenes with a noise in them, and broad scenes); or
-    # "untonal" (every scene but the purely tonal TONAL_KINDS: noise, mixtures, silence, broad scenes).
-    # Why: tones' phase is in the codes, so waveform losses already fit them, and over the whole batch the
-    # band term cost rising chirps (judge ceiling 0.70 -> 0.48 in the polish)
+    # "untonal" (every scene but the purely tonal TONAL_KINDS: noise, mixtures, silence, broad scenes). Tried
+    # because over every scene the polish's term cost rising chirps (ceiling 0.70 -> 0.48); scoped, chirps and
+    # pink came back but silence and "a high tone and white noise" fell to 0 (the term over tonal scenes is what
+    # stops the decoder hissing in their empty bands): "all" stays (docs/training.md)
     band_energy_scope: str = "all"
     mel_bins: int = 64
     commitment_weight: float = 1.0
@@ -213,10 +214,10 @@ def training_batch(
     step: int, cfg: CodecTrainingConfig, generator: np.random.Generator, seed: int | None = None
 ) -> torch.Tensor:
     """`[batch, 1, samples]` random crops of fresh clips (clip ids follow the step, so runs are repeatable)."""
-    return training_batch_with_noise_flags(step, cfg, generator, seed)[0]
+    return training_batch_with_scenes(step, cfg, generator, seed)[0]
 
 
-def training_batch_with_noise_flags(
+def training_batch_with_scenes(
     step: int, cfg: CodecTrainingConfig, generator: np.random.Generator, seed: int | None = None
 ) -> tuple[torch.Tensor, list[str], torch.Tensor]:
     """`training_batch`, each crop's scene kind ("broad" for a broad scene) and 1.0 where its scene has a
@@ -399,7 +400,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         if step == cfg.vq_warmup_steps and not cfg.init_from:  # codebooks from what the encoder now outputs
             init_codebooks(codec, cfg, generator)
         codec.train()
-        audio, kinds, noisy = training_batch_with_noise_flags(step, cfg, crops)
+        audio, kinds, noisy = training_batch_with_scenes(step, cfg, crops)
         audio = audio.to(accelerator.device)
         if cfg.decoder_only:  # frozen encoder and codebooks: the codes the LMs know, nothing updated
             with torch.no_grad():
