@@ -113,12 +113,18 @@ both_lms() {  # one thread each, side by side (own code caches): ~half the wall 
 }
 stage lms both_lms
 
-package() {
-    for family in audiogen magnet; do
-        $RUN training/recipes/embedded.py package "$ART/$family" "$SHIP/$family" --family "$family" \
-            --codec "$CODEC" --data "$ART/data" --timings "$TIMINGS" --clips-per-template "$JUDGE_CLIPS" \
-            --ceiling "$ART/codec_ceiling.json"
-    done
+package_one() {  # package_one FAMILY: copy, judge on three seeds, write the card
+    $RUN training/recipes/embedded.py package "$ART/$1" "$SHIP/$1" --family "$1" \
+        --codec "$CODEC" --data "$ART/data" --timings "$TIMINGS" --clips-per-template "$JUDGE_CLIPS" \
+        --ceiling "$ART/codec_ceiling.json"
+}
+package() {  # both side by side, one thread each (the judge runs three seeds per model)
+    package_one audiogen & local audiogen=$!
+    package_one magnet & local magnet=$!
+    local failed=0
+    wait "$audiogen" || { failed=1; echo "packaging AudioGen failed"; }
+    wait "$magnet" || { failed=1; echo "packaging MAGNeT failed"; }
+    return "$failed"
 }
 stage package package
 du -sh "$SHIP"/*
