@@ -108,6 +108,42 @@ def test_continuation_keeps_prompt_codes(audiogen, processor):
     assert torch.equal(out.sequences, naive_greedy(audiogen, cond, 15, guidance=3.0, prompt=prompt_codes))
 
 
+def test_two_step_cfg_runs_two_passes_and_matches_batched_cfg(audiogen, processor, monkeypatch):
+    """audiocraft's two_step_cfg: the conditional rows and a one-token null condition as separate passes
+    (half the peak batch); the codes are those of batched CFG, greedy or seeded, with a prompt and past the
+    window."""
+    wav = torch.sin(torch.arange(3200) / 8.0) * 0.3
+    inputs = processor(text=["a dog barks in the rain", "wind"], audio=[wav.numpy()] * 2, sampling_rate=16000)
+    calls = []
+    decoder_forward = type(audiogen.decoder).forward
+
+    def recording(self, codes, conditions, *args, **kwargs):
+        calls.append((codes.shape[0], conditions.shape[1]))
+        return decoder_forward(self, codes, conditions, *args, **kwargs)
+
+    knobs = dict(max_new_tokens=60, extend_stride=0.5, guidance_scale=3.0, return_dict_in_generate=True)
+    for sampled in (False, True):
+        runs = {}
+        for two_step in (False, True):
+            calls.clear()
+            with monkeypatch.context() as patch:
+                patch.setattr(type(audiogen.decoder), "forward", recording)
+                runs[two_step] = audiogen.generate(
+                    **inputs,
+                    do_sample=sampled,
+                    two_step_cfg=two_step,
+                    generator=torch.Generator().manual_seed(3),
+                    **knobs,
+                ).sequences
+            if two_step:  # never the doubled batch; every other pass is the null on one token
+                assert {b for b, _ in calls} == {2} and calls[1::2] == [(2, 1)] * (len(calls) // 2)
+            else:
+                assert {b for b, _ in calls} == {4}
+        assert runs[True].shape == (2, 4, 70) and torch.equal(runs[True], runs[False])
+    with pytest.raises(ValueError, match="two_step_cfg must be True or False"):
+        audiogen.generate(**processor(text=["wind"]), max_new_tokens=2, two_step_cfg="yes")
+
+
 def test_processor_resamples_and_downmixes(processor):
     import julius
 

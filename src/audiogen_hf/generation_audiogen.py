@@ -62,6 +62,7 @@ class AudioGenGenerationMixin(GenerationMixin):
         Past the model's window, generation continues with audiocraft's sliding window (`extend_stride` s).
         """
         check_generate_kwargs(kwargs)
+        two_step = kwargs.pop("two_step_cfg", None)  # not a GenerationConfig field: it may also be set on one
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
         settings = resolve_sampling(config)
@@ -78,6 +79,9 @@ class AudioGenGenerationMixin(GenerationMixin):
         guidance = float(config.guidance_scale) if config.guidance_scale is not None else 1.0
         use_cfg = inputs.is_conditional and guidance != 1.0
         conditions = with_null_condition(self, inputs.conditions, use_cfg)
+        two_step = getattr(config, "two_step_cfg", False) if two_step is None else two_step
+        if not isinstance(two_step, bool):
+            raise ValueError(f"two_step_cfg must be True or False, got {two_step!r}.")
 
         window = self.config.max_frames
         if inputs.prompt_frames >= window:
@@ -94,7 +98,7 @@ class AudioGenGenerationMixin(GenerationMixin):
         for start, frames in windows:
             prompt = None if codes is None else codes[..., start:]
             window_codes = self._generate_window(
-                conditions, prompt, frames, settings, guidance if use_cfg else None, generator, bar
+                conditions, prompt, frames, settings, guidance if use_cfg else None, generator, bar, two_step
             )
             codes = window_codes if codes is None else torch.cat([codes[..., :start], window_codes], dim=-1)
         bar.close()
@@ -109,8 +113,14 @@ class AudioGenGenerationMixin(GenerationMixin):
         guidance_scale: float | None,
         generator: torch.Generator | None,
         bar: tqdm,
+        two_step: bool = False,
     ) -> torch.Tensor:
-        """One audiocraft `LMModel.generate` call: `num_frames` frames (prompt included) with a fresh cache."""
+        """One audiocraft `LMModel.generate` call: `num_frames` frames (prompt included) with a fresh cache.
+
+        `two_step` (audiocraft's `two_step_cfg`) runs the conditional and the null rows as two forward passes
+        with their own caches, the null one on a single zero condition token (all-zero keys attend alike, so the
+        logits match the batched pass): half the peak batch, at the cost of two smaller calls per step. Unlike
+        audiocraft, which then reads the scale from the model's training config, it uses `guidance_scale`."""
         decoder_config = self.config.decoder
         delays, special = decoder_config.delays, decoder_config.special_token_id
         batch = conditions.shape[0] // (2 if guidance_scale is not None else 1)
@@ -127,14 +137,21 @@ class AudioGenGenerationMixin(GenerationMixin):
         if prompt is not None:
             codes[..., :prompt_frames] = prompt
         sequence, valid = build_delay_pattern(codes, delays, special)
-        cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        two_step = two_step and guidance_scale is not None
+        passes = [conditions[:batch], conditions[batch:, :1]] if two_step else [conditions]
+        caches = [EncoderDecoderCache(DynamicCache(), DynamicCache()) for _ in passes]
         previous = 0
         for step in range(first_step_to_generate(prompt_frames, delays), sequence.shape[-1]):
             current = sequence[..., previous:step]
-            if guidance_scale is not None:
+            if guidance_scale is not None and not two_step:
                 current = torch.cat([current, current], dim=0)
-            logits, cache = self.decoder(current, conditions, past_key_values=cache, use_cache=True)
-            logits = logits[:, :, -1].float()
+            outputs = []
+            for i, condition in enumerate(passes):
+                logits, caches[i] = self.decoder(
+                    current, condition, past_key_values=caches[i], use_cache=True
+                )
+                outputs.append(logits[:, :, -1].float())
+            logits = torch.cat(outputs, dim=0)
             if guidance_scale is not None:
                 logits = apply_cfg(logits, guidance_scale)
             next_tokens = sample_next_token(
