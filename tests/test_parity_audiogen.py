@@ -64,6 +64,23 @@ def test_greedy_tokens_for_a_batch_of_different_lengths(converted, reference):
     assert (out.audio - reference["gen_audio"]).abs().max() < 1e-4
 
 
+def test_two_step_cfg_greedy_tokens(converted, reference):
+    """audiocraft's two_step_cfg (conditional and a one-token null condition as separate passes); its scale
+    is the training config's inference coefficient (3.0), which the fixture's cfg_coef equals."""
+    model, processor = converted
+    params = reference["gen_two_step_params"]
+    assert params["two_step_cfg"] is True and params["cfg_coef"] == 3.0
+    out = model.generate(
+        **processor(text=reference["gen_texts"]),
+        max_new_tokens=_frames(params["duration"]),
+        do_sample=False,
+        guidance_scale=params["cfg_coef"],
+        two_step_cfg=True,
+        return_dict_in_generate=True,
+    )
+    assert torch.equal(out.sequences, reference["gen_two_step_tokens"])
+
+
 def test_continuation_tokens(converted, reference):
     model, processor = converted
     params = reference["cont_params"]
