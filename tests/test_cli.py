@@ -52,6 +52,26 @@ def test_continuation_from_audio_file(tmp_path, saved_audiogen):
     assert soundfile.read(out)[0].shape == ((10 + 5) * 320,)
 
 
+def test_two_step_cfg_flag_writes_the_same_audio(tmp_path, saved_audiogen, monkeypatch):
+    from audiogen_hf.generation_audiogen import AudioGenGenerationMixin
+
+    seen, window = [], AudioGenGenerationMixin._generate_window
+
+    def recording(self, *args, **kwargs):
+        seen.append(args[-1] if len(args) == 8 else kwargs.get("two_step", False))
+        return window(self, *args, **kwargs)
+
+    monkeypatch.setattr(AudioGenGenerationMixin, "_generate_window", recording)
+    outs = []
+    for extra in ([], ["--two-step-cfg"]):
+        out = tmp_path / f"two_step_{len(extra)}.wav"
+        args = ["generate", "rain", "wind", "--model", str(saved_audiogen), "--duration", "0.2", "--greedy"]
+        assert main(args + extra + ["--guidance-scale", "3", "-o", str(out), "--no-progress"]) == 0
+        outs.append(soundfile.read(tmp_path / f"two_step_{len(extra)}_1.wav")[0])
+    assert outs[0].shape == (10 * 320,) and (outs[0] == outs[1]).all()
+    assert seen == [False, True]  # the flag reached generate
+
+
 def test_bad_arguments(tmp_path, saved_audiogen, capsys):
     assert (
         main(

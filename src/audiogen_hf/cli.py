@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         "--min-p", type=float, default=None, help="keep codes >= this share of the most probable"
     )
     gen.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
+    gen.add_argument(
+        "--two-step-cfg", action="store_true", help="AudioGen: guidance as two passes (half the peak batch)"
+    )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     from .judge import add_judge_arguments
@@ -109,6 +112,8 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     knobs = {k: v for k, v in knobs.items() if v is not None}
     if args.greedy:
         knobs["do_sample"] = False
+    if args.two_step_cfg:
+        knobs["two_step_cfg"] = True
     if args.duration is not None:
         if args.duration <= 0:
             raise SystemExit(f"error: --duration must be > 0 seconds, got {args.duration}.")
