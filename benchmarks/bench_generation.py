@@ -1,4 +1,5 @@
-"""AudioGen (AR, KV cache) vs MAGNeT (NAR) generation speed with the same decoder size, side by side.
+"""AudioGen (AR, KV cache) vs MAGNeT (NAR) generation speed with the same decoder size, side by side, and
+AudioGen's CFG batched (one pass of 2B rows) vs `two_step_cfg` (two passes of B rows: half the peak batch).
 
     python benchmarks/bench_generation.py [--hidden 256 --layers 4 --seconds 5 --batch 1 --repeats 2]
 
@@ -79,6 +80,10 @@ def main() -> None:
         ar = timed(
             lambda: audiogen.generate(**common, max_new_tokens=frames, guidance_scale=3.0), args.repeats
         )
+        two_step = timed(
+            lambda: audiogen.generate(**common, max_new_tokens=frames, guidance_scale=3.0, two_step_cfg=True),
+            args.repeats,
+        )
         nar = timed(lambda: magnet.generate(**common, decoding_steps=[20, 10, 10, 10]), args.repeats)
         nar_fast = timed(lambda: magnet.generate(**common, decoding_steps=[10, 5, 5, 5]), args.repeats)
 
@@ -90,6 +95,7 @@ def main() -> None:
     print(f"{'method':38s} {'s/call':>8s} {'audio s/s':>10s} {'vs AudioGen':>12s}")
     for name, seconds in (
         ("AudioGen (AR, cache, CFG 3)", ar),
+        ("AudioGen, two_step_cfg", two_step),
         ("MAGNeT steps [20,10,10,10] (CFG 10->1)", nar),
         ("MAGNeT steps [10,5,5,5]", nar_fast),
     ):
