@@ -177,8 +177,8 @@ def test_magnet_stage_weights_are_checked_before_training(tmp_path):
             train(*parse_args(["--config", str(config)]))
 
 
-def test_magnet_stage_weights_reach_the_masking(tmp_path, monkeypatch):
-    """All the weight on the last codebook: every batch trains that stage."""
+def _record_magnet_stages(monkeypatch) -> list:
+    """Swap train.py's MagnetMasking for one that records the stage(s) of every batch it masks."""
     import training.train as train_module
 
     stages = []
@@ -190,6 +190,12 @@ def test_magnet_stage_weights_reach_the_masking(tmp_path, monkeypatch):
             return inputs, stage
 
     monkeypatch.setattr(train_module, "MagnetMasking", Recording)
+    return stages
+
+
+def test_magnet_stage_weights_reach_the_masking(tmp_path, monkeypatch):
+    """All the weight on the last codebook: every batch trains that stage."""
+    stages = _record_magnet_stages(monkeypatch)
     config = write_config(
         tmp_path, model_type="magnet", max_steps=3, magnet_stage_weights=[0.0, 0.0, 0.0, 1.0]
     )
@@ -199,17 +205,7 @@ def test_magnet_stage_weights_reach_the_masking(tmp_path, monkeypatch):
 
 def test_magnet_stage_per_sample_reaches_the_masking(tmp_path, monkeypatch):
     """Per clip: each batch's stages are a tensor with one stage per clip, and training runs on them."""
-    import training.train as train_module
-
-    stages = []
-
-    class Recording(train_module.MagnetMasking):
-        def __call__(self, codes, mask_id, generator):
-            inputs, stage = super().__call__(codes, mask_id, generator)
-            stages.append(stage)
-            return inputs, stage
-
-    monkeypatch.setattr(train_module, "MagnetMasking", Recording)
+    stages = _record_magnet_stages(monkeypatch)
     config = write_config(tmp_path, model_type="magnet", max_steps=3, magnet_stage_per_sample=True)
     summary = train(*parse_args(["--config", str(config)]))
     assert len(stages) >= 3 and all(isinstance(s, torch.Tensor) and s.dim() == 1 for s in stages)
