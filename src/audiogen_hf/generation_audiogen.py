@@ -151,7 +151,7 @@ class AudioGenGenerationMixin(GenerationMixin):
                     current, condition, past_key_values=caches[i], use_cache=True
                 )
                 outputs.append(logits[:, :, -1].float())
-            logits = torch.cat(outputs, dim=0)
+            logits = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=0)
             if guidance_scale is not None:
                 logits = apply_cfg(logits, guidance_scale)
             next_tokens = sample_next_token(

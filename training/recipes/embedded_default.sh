@@ -102,12 +102,17 @@ train() {  # train FAMILY: the config's run, with this recipe's folders (so ART 
         --audio_folder "$ART/data" --encode_cache_dir "$ART/codes_cache_$1" --output_dir "$ART/$1" $LM_ARGS \
         > "$ART/train_$1.log" 2>&1
 }
-both_lms() {  # one thread each, side by side (own code caches): ~half the wall time of one after the other
-    train audiogen & local audiogen=$!
-    train magnet & local magnet=$!
+for_both() {  # for_both FUNCTION WHAT: FUNCTION audiogen and FUNCTION magnet side by side, one thread each
+    "$1" audiogen & local audiogen=$!
+    "$1" magnet & local magnet=$!
     local failed=0
-    wait "$audiogen" || { failed=1; echo "AudioGen training failed: see $ART/train_audiogen.log"; }
-    wait "$magnet" || { failed=1; echo "MAGNeT training failed: see $ART/train_magnet.log"; }
+    wait "$audiogen" || { failed=1; echo "$2 failed for AudioGen"; }
+    wait "$magnet" || { failed=1; echo "$2 failed for MAGNeT"; }
+    return "$failed"
+}
+both_lms() {  # own code caches: ~half the wall time of one after the other
+    local failed=0
+    for_both train training || { failed=1; echo "logs: $ART/train_audiogen.log, $ART/train_magnet.log"; }
     tail -n 3 "$ART/train_audiogen.log" "$ART/train_magnet.log"
     return "$failed"
 }
@@ -118,15 +123,7 @@ package_one() {  # package_one FAMILY: copy, judge on three seeds, write the car
         --codec "$CODEC" --data "$ART/data" --timings "$TIMINGS" --clips-per-template "$JUDGE_CLIPS" \
         --ceiling "$ART/codec_ceiling.json"
 }
-package() {  # both side by side, one thread each (the judge runs three seeds per model)
-    package_one audiogen & local audiogen=$!
-    package_one magnet & local magnet=$!
-    local failed=0
-    wait "$audiogen" || { failed=1; echo "packaging AudioGen failed"; }
-    wait "$magnet" || { failed=1; echo "packaging MAGNeT failed"; }
-    return "$failed"
-}
-stage package package
+stage package for_both package_one packaging
 du -sh "$SHIP"/*
 python - "$TIMINGS" <<'EOF'
 import json, sys
