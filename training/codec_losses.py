@@ -109,6 +109,30 @@ def band_energy_loss(
     return per_clip.mean()
 
 
+def frame_band_energies(
+    audio: torch.Tensor,
+    frame: int = 320,
+    n_fft: int = 1024,
+    bands: int = 32,
+    band_hz: tuple[float, float] = (60.0, 2400.0),
+    floor: float = 1e-4,
+) -> torch.Tensor:
+    """`[batch, frames, bands]` log power in `bands` mel-spaced bands, one row per codec frame (a 64 ms window
+    centred on each 20 ms frame): the per-frame spectral envelope (pitch band, sweep, noise colour, level,
+    on/off), blind to phase. The target of the first-codebook distillation term."""
+    mel_edges = np.linspace(*(2595 * np.log10(1 + np.array(band_hz) / 700)), bands + 1)
+    edges = 700 * (10 ** (mel_edges / 2595) - 1)
+    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLING_RATE)
+    member = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])
+    if not member.any(axis=1).all():
+        raise ValueError(f"{bands} bands over {band_hz} Hz leave a band without an FFT bin at n_fft={n_fft}")
+    matrix = torch.from_numpy(member.astype(np.float32)).to(audio.device)
+    frames = audio.shape[-1] // frame
+    # drop half a frame so STFT frame t (centred at its first sample) is centred on codec frame t
+    power = stft_magnitude(audio[..., frame // 2 :], n_fft, frame).pow(2)[..., :frames]
+    return torch.log(matrix @ power + floor).transpose(1, 2)
+
+
 def si_snr(estimate: torch.Tensor, reference: torch.Tensor) -> float:
     """Scale-invariant SNR in dB of one clip."""
     estimate, reference = estimate.flatten().double(), reference.flatten().double()

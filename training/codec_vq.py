@@ -79,6 +79,17 @@ def _replace_dead_codes(
     return count
 
 
+def first_codebook_straight_through(model: EncodecModel, latents: torch.Tensor) -> torch.Tensor:
+    """`[B, D, T]` latents quantized by the first codebook alone, straight-through (gradients reach the
+    encoder): what the first code of each frame says, for the distillation term that asks it to carry the
+    frame's spectral envelope."""
+    batch, dim, frames = latents.shape
+    flat = latents.transpose(1, 2).reshape(-1, dim)
+    embed = model.quantizer.layers[0].codebook.embed
+    chosen = embed[_nearest(flat.detach(), embed)].detach()
+    return (flat + (chosen - flat).detach()).view(batch, frames, dim).transpose(1, 2)
+
+
 def residual_vq(
     model: EncodecModel,
     latents: torch.Tensor,

@@ -54,12 +54,13 @@ from training.codec_augment import broad_scene  # noqa: E402
 from training.codec_losses import (  # noqa: E402
     band_energy_loss,
     clip_spectral_convergence,
+    frame_band_energies,
     multi_resolution_stft_loss,
     relative_mse,
     si_snr,
     spectral_distance_db,
 )
-from training.codec_vq import kmeans_init, residual_vq  # noqa: E402
+from training.codec_vq import first_codebook_straight_through, kmeans_init, residual_vq  # noqa: E402
 from training.sound_world import SAMPLING_RATE, generate_clips, make_clip  # noqa: E402
 
 TONAL_KINDS = ("tone", "chirp", "pulses", "beep_silence", "tone_silence")
@@ -124,6 +125,15 @@ class CodecTrainingConfig:
     # pink came back but silence and "a high tone and white noise" fell to 0 (the term over tonal scenes is what
     # stops the decoder hissing in their empty bands): "all" stays (docs/training.md)
     band_energy_scope: str = "all"
+    # first-codebook distillation: a linear probe on the first codebook's (straight-through) code of each frame
+    # (on the plain latent during the VQ warm-up) predicts the frame's log band energies (`frame_band_energies`:
+    # `semantic_bands` mel-spaced bands over `semantic_hz`), so the first code says what the frame sounds like
+    # (pitch, colour, level) instead of spending its bits on noise waveform detail the decoder cannot use; the
+    # probe is discarded after training. Why: the previous codec's first code carried 0.37 of the 1.58 bits of
+    # a noise frame's colour, so LMs sampling it drifted pink to brown
+    semantic_weight: float = 0.0
+    semantic_bands: int = 32
+    semantic_hz: list[float] = field(default_factory=lambda: [60.0, 2400.0])
     mel_bins: int = 64
     commitment_weight: float = 1.0
     log_eps: float = 1e-3  # magnitude floor of the log-magnitude loss (1e-5 chases exact digital silence)
@@ -163,6 +173,14 @@ class CodecTrainingConfig:
         if len(self.band_energy_hz) != 2 or not 0 < self.band_energy_hz[0] < self.band_energy_hz[1]:
             raise ValueError(
                 f"band_energy_hz must be [low, high] Hz with 0 < low < high, got {self.band_energy_hz}"
+            )
+        if self.decoder_only and self.semantic_weight:
+            raise ValueError(
+                "semantic_weight trains the encoder and codebooks, which decoder_only freezes: set one of them off"
+            )
+        if len(self.semantic_hz) != 2 or not 0 < self.semantic_hz[0] < self.semantic_hz[1]:
+            raise ValueError(
+                f"semantic_hz must be [low, high] Hz with 0 < low < high, got {self.semantic_hz}"
             )
         if self.decoder_only and not self.init_from:
             raise ValueError(
@@ -338,6 +356,34 @@ def codebook_usage(model: EncodecModel, clips: list[tuple[str, torch.Tensor]]) -
     return usage
 
 
+@torch.no_grad()
+def code_colour_information(model: EncodecModel, clips: int = 150, seed: int = 555) -> list[float]:
+    """Per codebook, the mutual information (bits; at most log2(3) = 1.58) between a noise frame's code and
+    its clip's colour (white / pink / brown), over `clips` noise scenes of the world. Why: an LM sampling codes
+    keeps a colour only as far as the codes carry it; the first code of the codec before first-codebook
+    distillation carried 0.37 bits, and its LMs drifted pink to brown."""
+    from audiogen_hf.judge import NOISE_COLOURS
+
+    device = next(model.parameters()).device
+    size = model.config.codebook_size
+    joint = np.zeros((len(model.quantizer.layers), size, len(NOISE_COLOURS)))
+    for i in range(clips):
+        clip = make_clip(i, seed, kind="noise")
+        audio = torch.from_numpy(clip.audio)[None, None].to(device)
+        codes = residual_vq(model, model.encoder(audio))[1][:, 0].cpu().numpy()  # [K, frames]
+        for q, row in enumerate(codes):
+            np.add.at(joint[q, :, NOISE_COLOURS.index(clip.labels["noise"])], row, 1)
+    return [mutual_information_bits(table) for table in joint]
+
+
+def mutual_information_bits(counts: np.ndarray) -> float:
+    """Mutual information (bits) between the row and column variables of a joint count table."""
+    p = counts / counts.sum()
+    independent = p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)
+    used = p > 0
+    return float((p[used] * np.log2(p[used] / independent[used])).sum())
+
+
 # ---------------------------------------------------------------------------------------------- training
 
 
@@ -385,12 +431,15 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
     if cfg.decoder_only:
         model.requires_grad_(False)
         model.decoder.requires_grad_(True)
+    probe = torch.nn.Linear(cfg.hidden_size, cfg.semantic_bands) if cfg.semantic_weight else None
     optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad],
+        [p for p in model.parameters() if p.requires_grad] + (list(probe.parameters()) if probe else []),
         lr=cfg.learning_rate,
         betas=(cfg.adam_beta1, cfg.adam_beta2),
     )
     model, optimizer = accelerator.prepare(model, optimizer)
+    if probe is not None:
+        probe = probe.to(accelerator.device)
     codec = accelerator.unwrap_model(model)
     held_out = eval_set(cfg)
     history, start, step = [], time.perf_counter(), 0
@@ -402,16 +451,30 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         codec.train()
         audio, kinds, noisy = training_batch_with_scenes(step, cfg, crops)
         audio = audio.to(accelerator.device)
+        first = None  # what the probe reads: the first code of each frame (the plain latent in the warm-up)
         if cfg.decoder_only:  # frozen encoder and codebooks: the codes the LMs know, nothing updated
             with torch.no_grad():
                 quantized, _, _, _ = residual_vq(codec, codec.encoder(audio))
             commitment, replaced = quantized.new_zeros(()), 0
         elif step >= cfg.vq_warmup_steps:
             latents = codec.encoder(audio)
+            if probe is not None:
+                first = first_codebook_straight_through(codec, latents)
             quantized, _, commitment, replaced = residual_vq(codec, latents, cfg, generator)
         else:  # plain autoencoder: learn to reproduce spectra before the bottleneck is discrete
-            quantized = codec.encoder(audio)
+            quantized = first = codec.encoder(audio)
             commitment, replaced = quantized.new_zeros(()), 0
+        if probe is not None:
+            target = frame_band_energies(audio, bands=cfg.semantic_bands, band_hz=tuple(cfg.semantic_hz))
+            if (
+                step == 0
+            ):  # start at the mean envelope: learning a -8 offset at lr 1e-3 would take ~8000 steps
+                with torch.no_grad():
+                    probe.bias.copy_(target.mean(dim=(0, 1)))
+            predicted = probe(first.transpose(1, 2)[:, : target.shape[1]])
+            semantic = F.mse_loss(predicted, target)
+        else:
+            semantic = audio.new_zeros(())
         output = codec.decoder(quantized)[..., : audio.shape[-1]]
         mse, l1 = F.mse_loss(output, audio), F.l1_loss(output, audio)
         weights = (cfg.convergence_weight, cfg.stft_weight, cfg.mel_weight)
@@ -444,6 +507,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             + cfg.l1_weight * l1
             + ramp * spectral
             + cfg.commitment_weight * commitment
+            + cfg.semantic_weight * semantic
         )
         optimizer.zero_grad()
         accelerator.backward(loss)
@@ -459,6 +523,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             ("stft", spectral),
             ("relative", relative),
             ("commitment", commitment),
+            ("semantic", semantic),
         ):
             record[name] = float(value.detach())
         # output level relative to the input (a collapse toward silence shows here first) and the
@@ -502,6 +567,7 @@ def finish(
         "roundtrip": roundtrip,
         "judge_agreement": roundtrip["judge_agreement"],  # decoded vs original, through encode/decode
         "codebook_perplexity": codebook_usage(reloaded, held_out),
+        "noise_colour_bits_per_codebook": code_colour_information(reloaded),
         "first_loss": history[0]["loss"],
         "final_loss_mean_last_50": float(np.mean([h["loss"] for h in tail])),
         "parameters": sum(p.numel() for p in reloaded.parameters()),
@@ -539,7 +605,7 @@ def parse_config(argv: list[str] | None = None) -> CodecTrainingConfig:
         "bool": _boolean,
     }  # annotations are strings (postponed)
     for f in dataclasses.fields(CodecTrainingConfig):
-        listed = f.name in ("stft_resolutions", "band_energy_hz")
+        listed = f.name in ("stft_resolutions", "band_energy_hz", "semantic_hz")
         kind = json.loads if listed else parsers[str(f.type)]
         parser.add_argument(
             f"--{f.name}",

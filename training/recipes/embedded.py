@@ -281,6 +281,9 @@ def codec_summary(report: dict) -> str:
         lines.append("- SI-SNR by scene (dB): " + ", ".join(f"{k} {v:.1f}" for k, v in by_kind.items()))
     if "codebook_perplexity" in report:
         lines.append("- codebook perplexity: " + ", ".join(f"{p:.1f}" for p in report["codebook_perplexity"]))
+    if "noise_colour_bits_per_codebook" in report:
+        bits = ", ".join(f"{b:.2f}" for b in report["noise_colour_bits_per_codebook"])
+        lines.append(f"- noise colour carried by each codebook's codes (bits of 1.58): {bits}")
     if "size_bytes" in report:
         lines.append(
             f"- size: {report['size_bytes'] / 1e6:.1f} MB, {report.get('parameters', 0):,} parameters"
