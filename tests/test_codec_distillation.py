@@ -90,6 +90,14 @@ def test_distillation_term_is_trained_and_logged(tmp_path):
     saved = EncodecModel.from_pretrained(tmp_path / "on" / "codec")  # the probe is not part of the codec
     assert not any("probe" in name for name in saved.state_dict())
 
+    train(
+        tiny_config(tmp_path / "late", semantic_weight=0.5, semantic_start_step=5, **run), log=lambda _: None
+    )
+    late = json.loads((tmp_path / "late" / "codec" / "loss_history.json").read_text())
+    assert [r["semantic"] > 0 for r in late] == [False] * 5 + [True] * 3
+    # nothing of it before its start (the warm-up steps are bit-exact; the VQ steps vary at 1e-6 run to run)
+    assert [r["loss"] for r in late[:3]] == [r["loss"] for r in off[:3]]
+
 
 def test_distillation_refuses_a_frozen_encoder_and_bad_bands(tmp_path):
     with pytest.raises(ValueError, match="decoder_only freezes"):

@@ -132,6 +132,9 @@ class CodecTrainingConfig:
     # probe is discarded after training. Why: the previous codec's first code carried 0.37 of the 1.58 bits of
     # a noise frame's colour, so LMs sampling it drifted pink to brown
     semantic_weight: float = 0.0
+    # no term before this step: from step 0 (through the plain-autoencoder warm-up) it cost the codec the
+    # 1.2-1.6 kHz band, which that warm-up learns last (the "high" tones decoded in the middle band)
+    semantic_start_step: int = 0
     semantic_bands: int = 32
     semantic_hz: list[float] = field(default_factory=lambda: [60.0, 2400.0])
     mel_bins: int = 64
@@ -451,6 +454,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
         codec.train()
         audio, kinds, noisy = training_batch_with_scenes(step, cfg, crops)
         audio = audio.to(accelerator.device)
+        distil = probe is not None and step >= cfg.semantic_start_step
         first = None  # what the probe reads: the first code of each frame (the plain latent in the warm-up)
         if cfg.decoder_only:  # frozen encoder and codebooks: the codes the LMs know, nothing updated
             with torch.no_grad():
@@ -458,17 +462,17 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             commitment, replaced = quantized.new_zeros(()), 0
         elif step >= cfg.vq_warmup_steps:
             latents = codec.encoder(audio)
-            if probe is not None:
+            if distil:
                 first = first_codebook_straight_through(codec, latents)
             quantized, _, commitment, replaced = residual_vq(codec, latents, cfg, generator)
         else:  # plain autoencoder: learn to reproduce spectra before the bottleneck is discrete
             quantized = first = codec.encoder(audio)
             commitment, replaced = quantized.new_zeros(()), 0
-        if probe is not None:
+        if distil:
             target = frame_band_energies(audio, bands=cfg.semantic_bands, band_hz=tuple(cfg.semantic_hz))
             if (
-                step == 0
-            ):  # start at the mean envelope: learning a -8 offset at lr 1e-3 would take ~8000 steps
+                step == cfg.semantic_start_step
+            ):  # start at the mean envelope (a -8 offset at lr 1e-3: ~8000 steps)
                 with torch.no_grad():
                     probe.bias.copy_(target.mean(dim=(0, 1)))
             predicted = probe(first.transpose(1, 2)[:, : target.shape[1]])
