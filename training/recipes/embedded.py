@@ -213,27 +213,43 @@ def build_initial_model(
 # ---------------------------------------------------------------------------------------------- package
 
 
-def codec_ceiling(codec: str | Path, data: str | Path, num_clips: int = 120, seconds: float = 1.5) -> dict:
+def codec_ceiling(
+    codec: str | Path, data: str | Path, num_clips: int = 120, seconds: float = 1.5, per_prompt: int = 30
+) -> dict:
     """Judge the codec's encode/decode of dataset clips against their captions: the best adherence any LM on
-    this codec can reach (the judge's own accuracy on the raw clips is reported next to it)."""
+    this codec can reach (the judge's own accuracy on the raw clips is reported next to it). `per_prompt`: also,
+    for each of the judge's prompts, up to that many windows captioned with it, judged with that prompt (the
+    ceiling of the judge's own per-prompt score; 0 skips it)."""
     from transformers import EncodecModel
 
-    from audiogen_hf.judge import judge_clip, summarize
+    from audiogen_hf.judge import JUDGE_PROMPTS, judge_clip, summarize
 
     model = EncodecModel.from_pretrained(codec).eval()
     bandwidth = max(model.config.target_bandwidths)
-    rows = [json.loads(line) for line in open(Path(data) / "metadata.jsonl")][:num_clips]
-    raw, coded = [], []
-    for row in rows:
+    rows = [json.loads(line) for line in open(Path(data) / "metadata.jsonl")]
+
+    def judged(row: dict, caption: str, coded: bool):
         wav, rate = sf.read(Path(data) / row["file_name"], dtype="float32")
-        with torch.no_grad():
-            encoded = model.encode(torch.from_numpy(wav)[None, None], bandwidth=bandwidth)
-            decoded = model.decode(encoded.audio_codes, encoded.audio_scales).audio_values[0, 0]
-        keep = int(seconds * rate)
-        caption = row["captions"][0]
-        raw.append(judge_clip(wav[:keep], rate, caption))
-        coded.append(judge_clip(decoded[:keep].numpy(), rate, caption))
-    return {"raw": summarize(raw), "codec": summarize(coded)}
+        if coded:
+            with torch.no_grad():
+                encoded = model.encode(torch.from_numpy(wav)[None, None], bandwidth=bandwidth)
+                wav = model.decode(encoded.audio_codes, encoded.audio_scales).audio_values[0, 0].numpy()
+        return judge_clip(wav[: int(seconds * rate)], rate, caption)
+
+    raw = [judged(row, row["captions"][0], coded=False) for row in rows[:num_clips]]
+    coded = [judged(row, row["captions"][0], coded=True) for row in rows[:num_clips]]
+    report = {"raw": summarize(raw), "codec": summarize(coded)}
+    if per_prompt:
+        passed = {
+            prompt: [
+                judged(r, prompt, coded=True).passed
+                for r in [r for r in rows if prompt in r["captions"]][:per_prompt]
+            ]
+            for prompt in JUDGE_PROMPTS
+        }
+        report["codec"]["per_prompt"] = {p: float(np.mean(v)) for p, v in passed.items() if v}
+        report["codec"]["per_prompt_mean"] = float(np.mean(list(report["codec"]["per_prompt"].values())))
+    return report
 
 
 def set_generation_defaults(folder: str | Path, family: str) -> None:
@@ -348,8 +364,12 @@ def model_card(
     per_attribute = "\n".join(
         f"| {attribute} | {_percent(value)} |" for attribute, value in report["per_attribute"].items()
     )
+    prompt_ceiling = (ceiling or {}).get("per_prompt", {})
     per_prompt = "\n".join(
-        f"| {prompt} | {_percent(value)} |" for prompt, value in report["per_prompt"].items()
+        f"| {prompt} | {_percent(value)} | "
+        + (_percent(prompt_ceiling[prompt]) if prompt in prompt_ceiling else "-")
+        + " |"
+        for prompt, value in report["per_prompt"].items()
     )
     codec_lines = codec_summary(codec_report)
     if ceiling:
@@ -358,6 +378,8 @@ def model_card(
             f"overall {_percent(ceiling['overall'])}, "
             + ", ".join(f"{k} {_percent(v)}" for k, v in ceiling["per_attribute"].items())
         )
+        if "per_prompt_mean" in ceiling:
+            codec_lines += f"; per judge prompt (mean): {_percent(ceiling['per_prompt_mean'])}"
     stages = "\n".join(f"| {stage} | {seconds / 60:.1f} |" for stage, seconds in timings.items())
     train_config = yaml.safe_load((CONFIGS / f"default_{family}.yaml").read_text())
     tail_note = (
@@ -440,9 +462,12 @@ The generation defaults were chosen with this judge on these prompts and seed (`
 |---|---|
 {per_attribute}
 
-| prompt | clips passing |
-|---|---|
+| prompt | clips passing | codec ceiling |
+|---|---|---|
 {per_prompt}
+
+(codec ceiling: dataset windows captioned with the prompt, through the codec's encode/decode, judged with it:
+the most an LM on this codec can pass.)
 
 ## Codec quality
 

@@ -1,0 +1,56 @@
+"""The recipe's codec ceiling: per judge prompt, the dataset windows captioned with it through the codec, and
+the model card's column for it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from transformers import EncodecModel
+
+from audiogen_hf.judge import JUDGE_PROMPTS
+from training.train_codec import CodecTrainingConfig, encodec_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _recipe():
+    spec = importlib.util.spec_from_file_location("embedded_recipe", ROOT / "training/recipes/embedded.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def dataset_and_codec(tmp_path_factory):
+    recipe = _recipe()
+    root = tmp_path_factory.mktemp("ceiling")
+    data = recipe.write_lm_dataset(root / "data", num_clips=40, seed=100, seconds=0.4)
+    codec = root / "codec"
+    cfg = CodecTrainingConfig(num_filters=2, hidden_size=8, codebook_size=16)
+    EncodecModel(encodec_config(cfg)).save_pretrained(codec)
+    return recipe, data, codec
+
+
+def test_per_prompt_ceiling_judges_each_prompts_own_windows(dataset_and_codec, monkeypatch):
+    recipe, data, codec = dataset_and_codec
+    import audiogen_hf.judge as judge
+
+    seen: list[str] = []
+    real = judge.judge_clip
+    monkeypatch.setattr(
+        judge, "judge_clip", lambda audio, sr, caption: seen.append(caption) or real(audio, sr, caption)
+    )
+    report = recipe.codec_ceiling(codec, data, num_clips=5, seconds=0.4, per_prompt=2)
+    assert report["raw"]["clips"] == report["codec"]["clips"] == 5
+    per_prompt = report["codec"]["per_prompt"]
+    assert per_prompt and set(per_prompt) <= set(JUDGE_PROMPTS)
+    assert all(0.0 <= v <= 1.0 for v in per_prompt.values())
+    assert report["codec"]["per_prompt_mean"] == pytest.approx(sum(per_prompt.values()) / len(per_prompt))
+    # at most 2 windows per prompt, each judged with that prompt (after the 2 x 5 first-caption judgements)
+    asked = seen[10:]
+    assert all(asked.count(p) <= 2 for p in per_prompt) and set(asked) == set(per_prompt)
+    assert (
+        "per_prompt" not in recipe.codec_ceiling(codec, data, num_clips=2, seconds=0.4, per_prompt=0)["codec"]
+    )
