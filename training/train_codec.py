@@ -58,6 +58,7 @@ from training.codec_losses import (  # noqa: E402
     multi_resolution_stft_loss,
     relative_mse,
     si_snr,
+    silence_loss,
     spectral_distance_db,
 )
 from training.codec_vq import first_codebook_straight_through, kmeans_init, residual_vq  # noqa: E402
@@ -119,6 +120,9 @@ class CodecTrainingConfig:
     band_energy_weight: float = 0.0
     band_energy_hz: list[float] = field(default_factory=lambda: [100.0, 4000.0])  # the bands' span
     band_energy_bands: int = 20  # log-spaced over that span
+    # the output's level in the input's silent 20 ms frames (`codec_losses.silence_loss`), ramped in with the
+    # spectral terms: keeps silent codes under the judge's -50 dBFS
+    silence_weight: float = 0.0
     # which clips the band term prices: "all"; "noise" (scenes with a noise in them, and broad scenes); or
     # "untonal" (every scene but the purely tonal TONAL_KINDS: noise, mixtures, silence, broad scenes). Tried
     # because over every scene the polish's term cost rising chirps (ceiling 0.70 -> 0.48); scoped, chirps and
@@ -497,6 +501,8 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
                 band_hz=tuple(cfg.band_energy_hz),
                 clip_weights=band_energy_clip_weights(cfg.band_energy_scope, kinds, noisy),
             )
+        if ramp > 0 and cfg.silence_weight:
+            spectral = spectral + cfg.silence_weight * silence_loss(output, audio)
         handover = relative_scale(step, cfg)
         if handover > 0:
             relative = cfg.relative_mse_weight * relative_mse(output, audio, cfg.relative_mse_floor)
