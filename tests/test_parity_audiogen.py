@@ -32,7 +32,9 @@ def test_tokenization_and_conditioning(converted, reference):
     assert torch.equal(inputs["input_ids"], reference["input_ids"])
     assert torch.equal(inputs["attention_mask"], reference["attention_mask"])
     cond = model.encode_text(inputs["input_ids"], inputs["attention_mask"])
-    assert (cond - reference["cond_embeds"]).abs().max() < 1e-5
+    # float32 summation order decides the last digits: audiocraft's fixture itself is 1.05e-5 from the float64
+    # result (values up to 1.7); this CPU gives 6.4e-6 with two threads and 1.41e-5 with one
+    assert (cond - reference["cond_embeds"]).abs().max() < 3e-5
 
 
 def test_decoder_logits_within_1e4(converted, reference):

@@ -35,7 +35,9 @@ def test_conditioning_and_logits_per_stage(case):
     inputs = processor(text=reference["texts"])
     assert torch.equal(inputs["input_ids"], reference["input_ids"])
     cond = model.encode_text(inputs["input_ids"], inputs["attention_mask"])
-    assert (cond - reference["cond_embeds"]).abs().max() < 1e-5
+    # float32 summation order decides the last digits: the t5-large fixture itself is 9.8e-6 from the float64
+    # result (values up to 2.1); this CPU gives 1.56e-5 with one thread
+    assert (cond - reference["cond_embeds"]).abs().max() < 3e-5
     for stage, key in ((0, "lm_logits"), (1, "lm_logits_stage1")):
         mask = model.decoder.stage_attention_mask(stage, reference["lm_sequence"].shape[-1])
         logits, _ = model.decoder(reference["lm_sequence"], reference["cond_embeds"], attention_mask=mask)
