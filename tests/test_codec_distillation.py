@@ -75,11 +75,20 @@ def test_first_codebook_straight_through_reads_the_first_code_and_passes_gradien
     assert torch.equal(latents.grad, torch.ones_like(latents))
 
 
-def test_distillation_term_is_trained_and_logged(tmp_path):
+def test_distillation_term_is_trained_and_logged(tmp_path, monkeypatch):
+    import training.train_codec as trainer
     from tests.test_codec_training import tiny_config
 
+    read_first_code = []  # in the VQ phase the probe must read the first code, not the plain latent
+    real = trainer.first_codebook_straight_through
+    monkeypatch.setattr(
+        trainer,
+        "first_codebook_straight_through",
+        lambda model, latents: read_first_code.append(latents.shape) or real(model, latents),
+    )
     run = dict(max_steps=8, vq_warmup_steps=3, spectral_ramp_steps=0)
     train(tiny_config(tmp_path / "on", semantic_weight=0.5, **run), log=lambda _: None)
+    assert len(read_first_code) == 5  # steps 3-7: after the 3 warm-up steps
     train(tiny_config(tmp_path / "off", **run), log=lambda _: None)
     on = json.loads((tmp_path / "on" / "codec" / "loss_history.json").read_text())
     off = json.loads((tmp_path / "off" / "codec" / "loss_history.json").read_text())
