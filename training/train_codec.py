@@ -137,7 +137,7 @@ class CodecTrainingConfig:
     # a noise frame's colour, so LMs sampling it drifted pink to brown
     semantic_weight: float = 0.0
     # no term before this step: from step 0 (through the plain-autoencoder warm-up) it cost the codec the
-    # 1.2-1.6 kHz band, which that warm-up learns last (the "high" tones decoded in the middle band)
+    # 1-1.6 kHz band, which that warm-up learns last (those tones decoded at -46 dBFS); from 1500 it kept it
     semantic_start_step: int = 0
     semantic_bands: int = 32
     semantic_hz: list[float] = field(default_factory=lambda: [60.0, 2400.0])
@@ -474,9 +474,8 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
             commitment, replaced = quantized.new_zeros(()), 0
         if distil:
             target = frame_band_energies(audio, bands=cfg.semantic_bands, band_hz=tuple(cfg.semantic_hz))
-            if (
-                step == cfg.semantic_start_step
-            ):  # start at the mean envelope (a -8 offset at lr 1e-3: ~8000 steps)
+            # the probe starts at the mean envelope: learning a -8 offset at lr 1e-3 would take ~8000 steps
+            if step == cfg.semantic_start_step:
                 with torch.no_grad():
                     probe.bias.copy_(target.mean(dim=(0, 1)))
             predicted = probe(first.transpose(1, 2)[:, : target.shape[1]])
