@@ -120,7 +120,7 @@ def test_distillation_refuses_a_frozen_encoder_and_bad_bands(tmp_path):
 
 
 def test_mutual_information_of_code_and_colour_tables():
-    from training.train_codec import mutual_information_bits
+    from training.codec_metrics import mutual_information_bits
 
     assert mutual_information_bits(np.eye(3) * 10) == pytest.approx(math.log2(3))
     assert mutual_information_bits(np.ones((8, 3))) == pytest.approx(0.0, abs=1e-12)
@@ -130,7 +130,7 @@ def test_mutual_information_of_code_and_colour_tables():
 
 
 def test_colour_information_is_reported_per_codebook():
-    from training.train_codec import code_colour_information
+    from training.codec_metrics import code_colour_information
 
     cfg = CodecTrainingConfig(num_filters=2, hidden_size=8, codebook_size=16)
     model = EncodecModel(encodec_config(cfg)).eval()

@@ -8,12 +8,12 @@ import pytest
 import torch
 from transformers import EncodecModel
 
+from training.codec_metrics import reconstruct
 from training.codec_vq import residual_vq
 from training.train_codec import (
     CodecTrainingConfig,
     encodec_config,
     parse_config,
-    reconstruct,
     train,
 )
 

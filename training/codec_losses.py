@@ -75,6 +75,18 @@ def clip_spectral_convergence(
     return total / len(resolutions)
 
 
+def band_matrix(edges: np.ndarray, n_fft: int, band_hz: tuple[float, float]) -> torch.Tensor:
+    """`[bands, n_fft // 2 + 1]` 0/1 rows: which FFT bins fall in each band between consecutive `edges` (Hz);
+    a band without a bin is refused."""
+    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLING_RATE)
+    member = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])
+    if not member.any(axis=1).all():
+        raise ValueError(
+            f"{len(edges) - 1} bands over {band_hz} Hz leave a band without an FFT bin at n_fft={n_fft}"
+        )
+    return torch.from_numpy(member.astype(np.float32))
+
+
 def band_energy_loss(
     output: torch.Tensor,
     audio: torch.Tensor,
@@ -94,11 +106,7 @@ def band_energy_loss(
     moved the decoded slopes (docs/training.md), so it is off by default. `clip_weights` (`[batch]`) weighs
     each clip's term (e.g. 0 for clips without noise); the result stays a mean over the whole batch."""
     edges = np.geomspace(band_hz[0], band_hz[1], bands + 1)
-    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLING_RATE)
-    member = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])
-    if not member.any(axis=1).all():
-        raise ValueError(f"{bands} bands over {band_hz} Hz leave a band without an FFT bin at n_fft={n_fft}")
-    matrix = torch.from_numpy(member.astype(np.float32)).to(audio.device)
+    matrix = band_matrix(edges, n_fft, band_hz).to(audio.device)
     batch = audio.shape[0]
     power_y = stft_magnitude(output, n_fft, n_fft // 4).pow(2).mean(-1).reshape(batch, -1) @ matrix.T
     power_x = stft_magnitude(audio, n_fft, n_fft // 4).pow(2).mean(-1).reshape(batch, -1) @ matrix.T
@@ -122,11 +130,7 @@ def frame_band_energies(
     on/off), blind to phase. The target of the first-codebook distillation term."""
     mel_edges = np.linspace(*(2595 * np.log10(1 + np.array(band_hz) / 700)), bands + 1)
     edges = 700 * (10 ** (mel_edges / 2595) - 1)
-    freqs = np.fft.rfftfreq(n_fft, 1 / SAMPLING_RATE)
-    member = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])
-    if not member.any(axis=1).all():
-        raise ValueError(f"{bands} bands over {band_hz} Hz leave a band without an FFT bin at n_fft={n_fft}")
-    matrix = torch.from_numpy(member.astype(np.float32)).to(audio.device)
+    matrix = band_matrix(edges, n_fft, band_hz).to(audio.device)
     frames = audio.shape[-1] // frame
     # drop half a frame so STFT frame t (centred at its first sample) is centred on codec frame t
     power = stft_magnitude(audio[..., frame // 2 :], n_fft, frame).pow(2)[..., :frames]
