@@ -42,6 +42,11 @@ def test_per_prompt_ceiling_judges_each_prompts_own_windows(dataset_and_codec, m
     monkeypatch.setattr(
         judge, "judge_clip", lambda audio, sr, caption: seen.append(caption) or real(audio, sr, caption)
     )
+    decodes: list[int] = []
+    real_decode = EncodecModel.decode
+    monkeypatch.setattr(
+        EncodecModel, "decode", lambda self, *a, **k: decodes.append(1) or real_decode(self, *a, **k)
+    )
     report = recipe.codec_ceiling(codec, data, num_clips=5, seconds=0.4, per_prompt=2)
     assert report["raw"]["clips"] == report["codec"]["clips"] == 5
     per_prompt = report["codec"]["per_prompt"]
@@ -51,6 +56,8 @@ def test_per_prompt_ceiling_judges_each_prompts_own_windows(dataset_and_codec, m
     # at most 2 windows per prompt, each judged with that prompt (after the 2 x 5 first-caption judgements)
     asked = seen[10:]
     assert all(asked.count(p) <= 2 for p in per_prompt) and set(asked) == set(per_prompt)
+    # each per-prompt window goes through the codec (one decode each, after the 5 of the first-caption set)
+    assert decodes == [1] * (5 + len(asked))
     assert (
         "per_prompt" not in recipe.codec_ceiling(codec, data, num_clips=2, seconds=0.4, per_prompt=0)["codec"]
     )
