@@ -14,7 +14,7 @@ from transformers import EncodecModel
 from training.codec_losses import frame_band_energies
 from training.codec_vq import first_codebook_straight_through
 from training.sound_world import tone
-from training.train_codec import CodecTrainingConfig, encodec_config, train
+from training.train_codec import CodecTrainingConfig, distillation_loss, encodec_config, train
 
 SR = 16000
 
@@ -136,3 +136,37 @@ def test_colour_information_is_reported_per_codebook():
     model = EncodecModel(encodec_config(cfg)).eval()
     bits = code_colour_information(model, clips=6)
     assert len(bits) == cfg.num_codebooks and all(0.0 <= b <= math.log2(3) + 1e-9 for b in bits)
+
+
+def test_distillation_loss_averages_over_the_priced_clips_only():
+    target = torch.zeros(3, 4, 2)
+    predicted = torch.stack([torch.full((4, 2), v) for v in (1.0, 2.0, 3.0)])  # per-clip MSE 1, 4, 9
+    assert distillation_loss(predicted, target, None) == pytest.approx(14 / 3)
+    assert distillation_loss(predicted, target, torch.tensor([0.0, 1.0, 1.0])) == pytest.approx(6.5)
+    assert distillation_loss(predicted, target, torch.zeros(3)) == 0  # a batch without priced clips
+
+
+def test_noise_scope_prices_only_crops_with_noise(tmp_path, monkeypatch):
+    """With `semantic_scope: noise` the term is zero on batches without noise and the mean over noisy crops
+    otherwise; an unknown scope is refused."""
+    import training.train_codec as trainer
+    from tests.test_codec_training import tiny_config
+
+    seen = []
+    real = trainer.distillation_loss
+    monkeypatch.setattr(
+        trainer,
+        "distillation_loss",
+        lambda predicted, target, weights: seen.append(weights) or real(predicted, target, weights),
+    )
+    run = dict(max_steps=6, vq_warmup_steps=3, spectral_ramp_steps=0, semantic_weight=0.5)
+    train(tiny_config(tmp_path / "noise", semantic_scope="noise", **run), log=lambda _: None)
+    history = json.loads((tmp_path / "noise" / "codec" / "loss_history.json").read_text())
+    cfg = tiny_config(tmp_path / "x", semantic_scope="noise", **run)
+    for step, (weights, record) in enumerate(zip(seen, history, strict=True)):
+        _, kinds, noisy = trainer.training_batch_with_scenes(step, cfg, np.random.default_rng(0))
+        assert torch.equal(weights, noisy)
+        assert (record["semantic"] > 0) == bool(noisy.any())
+    assert any(bool(w.any()) for w in seen) and not all(bool(w.all()) for w in seen)
+    with pytest.raises(ValueError, match="semantic_scope"):
+        CodecTrainingConfig(semantic_scope="tonal")

@@ -143,6 +143,10 @@ class CodecTrainingConfig:
     # 1-1.6 kHz band, which that warm-up learns last (those tones decoded at -46 dBFS); from 1500 it kept it
     semantic_start_step: int = 0
     semantic_bands: int = 32
+    # which clips the distillation prices (the band term's scopes; a mean over the priced clips): "noise"
+    # leaves tones and chirps to the waveform losses, since over every clip the term clustered the first code
+    # by ~60 Hz-wide bands and rising chirps decoded with a flat start (codec ceiling 0.50 -> 0.17)
+    semantic_scope: str = "all"
     semantic_hz: list[float] = field(default_factory=lambda: [60.0, 2400.0])
     mel_bins: int = 64
     commitment_weight: float = 1.0
@@ -184,6 +188,8 @@ class CodecTrainingConfig:
             raise ValueError(
                 f"band_energy_hz must be [low, high] Hz with 0 < low < high, got {self.band_energy_hz}"
             )
+        if self.semantic_scope not in BAND_ENERGY_SCOPES:
+            raise ValueError(f"semantic_scope is one of {BAND_ENERGY_SCOPES}, got {self.semantic_scope!r}")
         if self.decoder_only and self.semantic_weight:
             raise ValueError(
                 "semantic_weight trains the encoder and codebooks, which decoder_only freezes: set one of them off"
@@ -278,6 +284,18 @@ def band_energy_clip_weights(scope: str, kinds: list[str], noisy: torch.Tensor) 
     if scope == "untonal":
         return torch.tensor([0.0 if kind in TONAL_KINDS else 1.0 for kind in kinds])
     return None
+
+
+def distillation_loss(
+    predicted: torch.Tensor, target: torch.Tensor, clip_weights: torch.Tensor | None
+) -> torch.Tensor:
+    """MSE of the probe's band energies (`[batch, frames, bands]`), averaged over the clips `clip_weights`
+    prices (None: all); zero when it prices none."""
+    per_clip = (predicted - target).pow(2).mean(dim=(1, 2))
+    if clip_weights is None:
+        return per_clip.mean()
+    clip_weights = clip_weights.to(per_clip)
+    return (per_clip * clip_weights).sum() / clip_weights.sum().clamp(min=1.0)
 
 
 def eval_set(cfg: CodecTrainingConfig) -> list[tuple[str, torch.Tensor]]:
@@ -387,7 +405,9 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
                 with torch.no_grad():
                     probe.bias.copy_(target.mean(dim=(0, 1)))
             predicted = probe(first.transpose(1, 2)[:, : target.shape[1]])
-            semantic = F.mse_loss(predicted, target)
+            semantic = distillation_loss(
+                predicted, target, band_energy_clip_weights(cfg.semantic_scope, kinds, noisy)
+            )
         else:
             semantic = audio.new_zeros(())
         output = codec.decoder(quantized)[..., : audio.shape[-1]]
