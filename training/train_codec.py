@@ -68,7 +68,8 @@ from training.codec_metrics import (  # noqa: E402
 from training.codec_vq import first_codebook_straight_through, kmeans_init, residual_vq  # noqa: E402
 from training.sound_world import SAMPLING_RATE, generate_clips, make_clip  # noqa: E402
 
-BAND_ENERGY_SCOPES = ("all", "noise", "untonal")
+BAND_ENERGY_SCOPES = ("all", "noise", "untonal", "noise_alone")
+NOISE_ALONE_KINDS = ("noise", "noise_silence")  # scenes whose only event is a noise
 
 
 @dataclass
@@ -130,7 +131,8 @@ class CodecTrainingConfig:
     # "untonal" (every scene but the purely tonal TONAL_KINDS: noise, mixtures, silence, broad scenes). Tried
     # because over every scene the polish's term cost rising chirps (ceiling 0.70 -> 0.48); scoped, chirps and
     # pink came back but silence and "a high tone and white noise" fell to 0 (the term over tonal scenes is what
-    # stops the decoder hissing in their empty bands): "all" stays (docs/training.md)
+    # stops the decoder hissing in their empty bands); with the silence term for that, the polish now uses
+    # "noise" (docs/training.md). "noise_alone": only the scenes whose one event is a noise
     band_energy_scope: str = "all"
     # first-codebook distillation: a linear probe on the first codebook's (straight-through) code of each frame
     # (on the plain latent during the VQ warm-up) predicts the frame's log band energies (`frame_band_energies`:
@@ -144,7 +146,7 @@ class CodecTrainingConfig:
     semantic_start_step: int = 0
     semantic_bands: int = 32
     # which clips the distillation prices (the band term's scopes; a mean over the priced clips): "noise"
-    # leaves tones and chirps to the waveform losses, since over every clip the term clustered the first code
+    # leaves tones and chirps to the waveform losses ("noise_alone" also the tone-and-noise mixtures), since over every clip the term clustered the first code
     # by ~60 Hz-wide bands and rising chirps decoded with a flat start (codec ceiling 0.50 -> 0.17)
     semantic_scope: str = "all"
     semantic_hz: list[float] = field(default_factory=lambda: [60.0, 2400.0])
@@ -283,6 +285,8 @@ def band_energy_clip_weights(scope: str, kinds: list[str], noisy: torch.Tensor) 
         return noisy
     if scope == "untonal":
         return torch.tensor([0.0 if kind in TONAL_KINDS else 1.0 for kind in kinds])
+    if scope == "noise_alone":
+        return torch.tensor([1.0 if kind in NOISE_ALONE_KINDS else 0.0 for kind in kinds])
     return None
 
 
