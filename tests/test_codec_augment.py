@@ -135,7 +135,9 @@ def test_noise_flags_follow_each_crops_scene():
     assert "silence" in kinds and untonal != noisy.tolist()  # silence: priced as untonal, not as noise
     alone = band_energy_clip_weights("noise_alone", kinds, noisy).tolist()
     assert alone == [1.0 if k in ("noise", "noise_silence") else 0.0 for k in kinds]
-    mixed = [k for k, n in zip(kinds, noisy.tolist(), strict=True) if n and k not in ("noise", "noise_silence")]
+    mixed = [
+        k for k, n in zip(kinds, noisy.tolist(), strict=True) if n and k not in ("noise", "noise_silence")
+    ]
     assert 1.0 in alone and mixed  # a tone or chirp over noise: priced by "noise", not by "noise_alone"
     broad = CodecTrainingConfig(batch_size=4, segment_seconds=0.32, broad_fraction=1.0)
     _, kinds, noisy = training_batch_with_scenes(0, broad, np.random.default_rng(0))
