@@ -4,6 +4,7 @@ the model card's column for it."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,27 @@ def test_per_prompt_ceiling_judges_each_prompts_own_windows(dataset_and_codec, m
     assert (
         "per_prompt" not in recipe.codec_ceiling(codec, data, num_clips=2, seconds=0.4, per_prompt=0)["codec"]
     )
+
+
+def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path):
+    """The card names the base codec's distillation (from its report) and the polish's scope and silence term;
+    a plain polish says neither."""
+    codec_summary = _recipe().codec_summary
+    base = tmp_path / "base"
+    base.mkdir()
+    distilled = {"semantic_weight": 0.05, "semantic_start_step": 1500, "semantic_scope": "noise"}
+    (base / "report.json").write_text(json.dumps({"roundtrip": {}, "config": distilled}))
+    polish = {
+        "decoder_only": True,
+        "init_from": str(base),
+        "band_energy_scope": "noise",
+        "silence_weight": 0.5,
+    }
+    lines = codec_summary({"steps": 1463, "config": polish})
+    assert "first-codebook distillation (weight 0.05 from step 1500, on scenes: noise)" in lines
+    assert (
+        "polished for 1463 steps" in lines and "(on scenes: noise) and a silence term (weight 0.5)" in lines
+    )
+    (base / "report.json").write_text(json.dumps({"roundtrip": {}, "config": {}}))
+    plain = codec_summary({"steps": 1800, "config": {"decoder_only": True, "init_from": str(base)}})
+    assert "distillation" not in plain and "silence term" not in plain and "on scenes" not in plain
