@@ -67,7 +67,8 @@ def test_per_prompt_ceiling_judges_each_prompts_own_windows(dataset_and_codec, m
 def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path):
     """The card names the base codec's distillation (from its report) and the polish's scope and silence term;
     a plain polish says neither."""
-    codec_summary = _recipe().codec_summary
+    from training.recipes.embedded_card import codec_summary
+
     base = tmp_path / "base"
     base.mkdir()
     distilled = {"semantic_weight": 0.05, "semantic_start_step": 1500, "semantic_scope": "noise"}
