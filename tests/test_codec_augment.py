@@ -14,7 +14,7 @@ from training.codec_losses import band_energy_loss
 from training.sound_world import coloured_noise, make_clip
 from training.train_codec import (
     CodecTrainingConfig,
-    band_energy_clip_weights,
+    scope_clip_weights,
     train,
     training_batch,
     training_batch_with_scenes,
@@ -126,14 +126,14 @@ def test_noise_flags_follow_each_crops_scene():
     assert kinds == [c.kind for c in clips]
     expected = [bool(c.labels.get("noise")) for c in clips]
     assert noisy.tolist() == [float(e) for e in expected] and 0 < sum(expected) < 16
-    assert band_energy_clip_weights("all", kinds, noisy) is None
-    assert band_energy_clip_weights("noise", kinds, noisy) is noisy
-    untonal = band_energy_clip_weights("untonal", kinds, noisy).tolist()
+    assert scope_clip_weights("all", kinds, noisy) is None
+    assert scope_clip_weights("noise", kinds, noisy) is noisy
+    untonal = scope_clip_weights("untonal", kinds, noisy).tolist()
     assert untonal == [
         0.0 if k in ("tone", "chirp", "pulses", "beep_silence", "tone_silence") else 1.0 for k in kinds
     ]
     assert "silence" in kinds and untonal != noisy.tolist()  # silence: priced as untonal, not as noise
-    alone = band_energy_clip_weights("noise_alone", kinds, noisy).tolist()
+    alone = scope_clip_weights("noise_alone", kinds, noisy).tolist()
     assert alone == [1.0 if k in ("noise", "noise_silence") else 0.0 for k in kinds]
     mixed = [
         k for k, n in zip(kinds, noisy.tolist(), strict=True) if n and k not in ("noise", "noise_silence")

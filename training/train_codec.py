@@ -68,7 +68,7 @@ from training.codec_metrics import (  # noqa: E402
 from training.codec_vq import first_codebook_straight_through, kmeans_init, residual_vq  # noqa: E402
 from training.sound_world import SAMPLING_RATE, generate_clips, make_clip  # noqa: E402
 
-BAND_ENERGY_SCOPES = ("all", "noise", "untonal", "noise_alone")
+CLIP_SCOPES = ("all", "noise", "untonal", "noise_alone")
 NOISE_ALONE_KINDS = ("noise", "noise_silence")  # scenes whose only event is a noise
 
 
@@ -183,16 +183,14 @@ class CodecTrainingConfig:
             raise ValueError("max_steps and batch_size must be >= 1")
         if not 0.0 <= self.broad_fraction <= 1.0:
             raise ValueError(f"broad_fraction is a share of the batch in [0, 1], got {self.broad_fraction}")
-        if self.band_energy_scope not in BAND_ENERGY_SCOPES:
-            raise ValueError(
-                f"band_energy_scope is one of {BAND_ENERGY_SCOPES}, got {self.band_energy_scope!r}"
-            )
+        if self.band_energy_scope not in CLIP_SCOPES:
+            raise ValueError(f"band_energy_scope is one of {CLIP_SCOPES}, got {self.band_energy_scope!r}")
         if len(self.band_energy_hz) != 2 or not 0 < self.band_energy_hz[0] < self.band_energy_hz[1]:
             raise ValueError(
                 f"band_energy_hz must be [low, high] Hz with 0 < low < high, got {self.band_energy_hz}"
             )
-        if self.semantic_scope not in BAND_ENERGY_SCOPES:
-            raise ValueError(f"semantic_scope is one of {BAND_ENERGY_SCOPES}, got {self.semantic_scope!r}")
+        if self.semantic_scope not in CLIP_SCOPES:
+            raise ValueError(f"semantic_scope is one of {CLIP_SCOPES}, got {self.semantic_scope!r}")
         if self.decoder_only and self.semantic_weight:
             raise ValueError(
                 "semantic_weight trains the encoder and codebooks, which decoder_only freezes: set one of them off"
@@ -280,8 +278,9 @@ def training_batch_with_scenes(
     return torch.from_numpy(np.stack(crops))[:, None], kinds, torch.tensor(noisy)
 
 
-def band_energy_clip_weights(scope: str, kinds: list[str], noisy: torch.Tensor) -> torch.Tensor | None:
-    """Per crop, whether the band term prices it under `scope` (None: every crop)."""
+def scope_clip_weights(scope: str, kinds: list[str], noisy: torch.Tensor) -> torch.Tensor | None:
+    """Per crop, whether a term scoped to `scope` prices it (None: every crop); the band term and the
+    distillation share these scopes."""
     if scope == "noise":
         return noisy
     if scope == "untonal":
@@ -411,7 +410,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
                     probe.bias.copy_(target.mean(dim=(0, 1)))
             predicted = probe(first.transpose(1, 2)[:, : target.shape[1]])
             semantic = distillation_loss(
-                predicted, target, band_energy_clip_weights(cfg.semantic_scope, kinds, noisy)
+                predicted, target, scope_clip_weights(cfg.semantic_scope, kinds, noisy)
             )
         else:
             semantic = audio.new_zeros(())
@@ -431,7 +430,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
                 audio,
                 bands=cfg.band_energy_bands,
                 band_hz=tuple(cfg.band_energy_hz),
-                clip_weights=band_energy_clip_weights(cfg.band_energy_scope, kinds, noisy),
+                clip_weights=scope_clip_weights(cfg.band_energy_scope, kinds, noisy),
             )
         if ramp > 0 and cfg.silence_weight:
             spectral = spectral + cfg.silence_weight * silence_loss(output, audio)
