@@ -65,8 +65,8 @@ def test_per_prompt_ceiling_judges_each_prompts_own_windows(dataset_and_codec, m
 
 
 def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path):
-    """The card names the base codec's distillation (from its report) and the polish's scope and silence term;
-    a plain polish says neither."""
+    """The card names the base codec's distillation (from its report) and the polish's scope, silence term and
+    decayed learning rate; a plain polish says none of them."""
     from training.recipes.embedded_card import codec_summary
 
     base = tmp_path / "base"
@@ -78,12 +78,15 @@ def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path)
         "init_from": str(base),
         "band_energy_scope": "noise",
         "silence_weight": 0.5,
+        "min_lr_ratio": 0.1,
     }
     lines = codec_summary({"steps": 1463, "config": polish})
     assert "first-codebook distillation (weight 0.05 from step 1500, on scenes: noise)" in lines
     assert (
         "polished for 1463 steps" in lines and "(on scenes: noise) and a silence term (weight 0.5)" in lines
     )
+    assert "its learning rate decayed to 0.1x (`training/configs/codec_polish.yaml`)" in lines
     (base / "report.json").write_text(json.dumps({"roundtrip": {}, "config": {}}))
     plain = codec_summary({"steps": 1800, "config": {"decoder_only": True, "init_from": str(base)}})
     assert "distillation" not in plain and "silence term" not in plain and "on scenes" not in plain
+    assert "decayed" not in plain

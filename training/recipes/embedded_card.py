@@ -60,6 +60,11 @@ def codec_summary(report: dict) -> str:
                 if config.get("silence_weight")
                 else ""
             )
+            + (
+                f", its learning rate decayed to {config['min_lr_ratio']}x"
+                if config.get("min_lr_ratio", 1.0) < 1.0
+                else ""
+            )
             + " (`training/configs/codec_polish.yaml`)"
             + (
                 f"; before it: SI-SNR {before['si_snr_db']:.2f} dB, spectral distance "
