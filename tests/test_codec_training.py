@@ -169,6 +169,26 @@ def test_relative_losses_weigh_quiet_clips_and_price_sound_in_silence():
     torch.testing.assert_close(relative_mse(pair, targets, floor=1e-12), loud_cost, rtol=1e-4, atol=0)
 
 
+def test_learning_rate_follows_the_steps_unless_the_clock_runs_well_ahead():
+    """A run on schedule gets the same rates whatever the wall clock says (start-up makes the clock lead the
+    steps early on; with progress the plain larger fraction, two runs of one config diverged from step 75);
+    a run falling behind its time cap is driven by the clock and still ends at the low rate."""
+    from training.train_codec import CLOCK_SLACK, learning_rate
+
+    cfg = CodecTrainingConfig(
+        learning_rate=1.0, warmup_steps=50, max_steps=5400, max_minutes=25.0, min_lr_ratio=0.1
+    )
+    by_steps = learning_rate(51, cfg, 0.0)
+    # the clock up to CLOCK_SLACK of the time cap ahead of the steps: the steps alone decide
+    assert [learning_rate(51, cfg, minutes) for minutes in (0.16, 1.0, 25.0 * CLOCK_SLACK)] == [by_steps] * 3
+    assert learning_rate(3000, cfg, 25.0 * 3000 / 5400) == learning_rate(3000, cfg, 0.0)
+    # further ahead, the clock drives the cosine, down to the floor at the time cap
+    assert learning_rate(51, cfg, 12.5) < by_steps
+    assert learning_rate(51, cfg, 25.0) == pytest.approx(0.1)
+    assert learning_rate(5400, cfg, 0.0) == pytest.approx(0.1)
+    assert learning_rate(0, cfg, 25.0) == pytest.approx(1 / 50)  # the warm-up counts steps only
+
+
 def test_handover_schedule_from_absolute_to_relative_losses():
     from training.train_codec import relative_scale
 

@@ -94,7 +94,7 @@ class CodecTrainingConfig:
     eval_seed: int = 1000
     # optimisation
     max_steps: int = 2000
-    max_minutes: float = 18.0  # the cosine schedule follows whichever of steps / minutes runs out first
+    max_minutes: float = 18.0  # a time cap: the run stops at it, and the schedule follows it once it runs ahead (learning_rate)
     learning_rate: float = 3e-4
     adam_beta1: float = 0.5  # audiocraft's EnCodec optimiser: Adam, betas (0.5, 0.9)
     adam_beta2: float = 0.9
@@ -324,18 +324,23 @@ def init_codebooks(model: EncodecModel, cfg: CodecTrainingConfig, generator: tor
 # ---------------------------------------------------------------------------------------------- training
 
 
+# How far (as a fraction of `max_minutes`) the clock may run ahead of the steps before it drives the schedule
+CLOCK_SLACK = 0.1
+
+
 def learning_rate(step: int, cfg: CodecTrainingConfig, elapsed_minutes: float = 0.0) -> float:
-    """Linear warm-up, then cosine decay to `min_lr_ratio` of the peak; progress is the larger of the step
-    and wall-clock fractions, so a run cut by `max_minutes` still ends at the low learning rate."""
+    """Linear warm-up, then cosine decay to `min_lr_ratio` of the peak. Progress is the step fraction, or the
+    clock's fraction once the clock runs `CLOCK_SLACK` ahead of it, so a run cut by `max_minutes` still ends
+    at the low learning rate while a run that finishes its steps in time follows the steps alone.
+
+    Why the slack: with progress the plain larger of the two, a run's first few hundred steps (start-up
+    makes the clock lead there) got learning rates from the wall clock, and two runs of one config differed
+    from step 75 on; now such runs are bit-identical."""
     if step < cfg.warmup_steps:
         return cfg.learning_rate * (step + 1) / cfg.warmup_steps
-    progress = min(
-        1.0,
-        max(
-            (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps),
-            elapsed_minutes / cfg.max_minutes if cfg.max_minutes > 0 else 0.0,
-        ),
-    )
+    by_steps = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+    by_clock = elapsed_minutes / cfg.max_minutes if cfg.max_minutes > 0 else 0.0
+    progress = min(1.0, max(by_steps, (by_clock - CLOCK_SLACK) / (1 - CLOCK_SLACK)))
     scale = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return cfg.learning_rate * scale
 
