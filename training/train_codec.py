@@ -131,8 +131,9 @@ class CodecTrainingConfig:
     # "untonal" (every scene but the purely tonal TONAL_KINDS: noise, mixtures, silence, broad scenes). Tried
     # because over every scene the polish's term cost rising chirps (ceiling 0.70 -> 0.48); scoped, chirps and
     # pink came back but silence and "a high tone and white noise" fell to 0 (the term over tonal scenes is what
-    # stops the decoder hissing in their empty bands); with the silence term for that, the polish now uses
-    # "noise" (docs/training.md). "noise_alone": only the scenes whose one event is a noise
+    # stops the decoder hissing in their empty bands); with the silence term for that, "noise" worked, and
+    # "noise_alone" (only the scenes whose one event is a noise) is what the polish uses: over the tone-and-noise
+    # mixtures the term darkened the white noise under a high tone (docs/training.md)
     band_energy_scope: str = "all"
     # first-codebook distillation: a linear probe on the first codebook's (straight-through) code of each frame
     # (on the plain latent during the VQ warm-up) predicts the frame's log band energies (`frame_band_energies`:
@@ -334,8 +335,8 @@ def learning_rate(step: int, cfg: CodecTrainingConfig, elapsed_minutes: float = 
     at the low learning rate while a run that finishes its steps in time follows the steps alone.
 
     Why the slack: with progress the plain larger of the two, a run's first few hundred steps (start-up
-    makes the clock lead there) got learning rates from the wall clock, and two runs of one config differed
-    from step 75 on; now such runs are bit-identical."""
+    makes the clock lead there) got learning rates from the wall clock, and two 400-step runs of codec.yaml
+    differed from step 75 on; now those runs are bit-identical."""
     if step < cfg.warmup_steps:
         return cfg.learning_rate * (step + 1) / cfg.warmup_steps
     by_steps = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
