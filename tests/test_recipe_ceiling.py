@@ -90,3 +90,15 @@ def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path)
     plain = codec_summary({"steps": 1800, "config": {"decoder_only": True, "init_from": str(base)}})
     assert "distillation" not in plain and "silence term" not in plain and "on scenes" not in plain
     assert "decayed" not in plain
+
+
+def test_stage_footnotes_explain_only_the_stages_the_run_had():
+    """The card's timing table says which stages were reused or ran beside another (and so add no wall
+    time), and what `codes` is; a plain run gets no such notes."""
+    from training.recipes.embedded_card import stage_footnotes
+
+    assert stage_footnotes({"data": 40, "codec": 1300, "lms": 1100}) == ""
+    notes = stage_footnotes({"data (beside the codec)": 40, "codec": 1300, "codes": 180, "lms": 1100})
+    assert "adds no wall time" in notes and "encoded once" in notes and "reused" not in notes
+    reused = stage_footnotes({"data": 40, "codec (reused)": 1300, "polish (reused)": 360})
+    assert "earlier run" in reused and "beside" not in reused and "encoded once" not in reused

@@ -152,6 +152,31 @@ def test_finetune_a_saved_model(tmp_path, saved_audiogen):
         train(*parse_args(["--config", str(bad)]))
 
 
+def test_encode_only_builds_a_cache_that_a_training_run_reuses(tmp_path):
+    """`encode_only` writes the codes cache and no model; a run on the same data, codec and cache then trains
+    without encoding again (its chunks stay the files the first run wrote). Mixing, which encodes on the fly,
+    refuses the option."""
+    cache = tmp_path / "codes"
+    config = write_config(
+        tmp_path, max_steps=2, encode_cache_dir=str(cache), encode_chunk_size=3, encode_only=True
+    )
+    summary = train(*parse_args(["--config", str(config)]))
+    assert summary["encoded_clips"] == 8
+    chunks = sorted(cache.glob("chunk-*"))
+    assert len(chunks) == 3
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+    written = {c: (c / "skipped.json").stat().st_mtime_ns for c in chunks}
+
+    config = write_config(tmp_path, max_steps=2, encode_cache_dir=str(cache), encode_chunk_size=3)
+    assert len(train(*parse_args(["--config", str(config)]))["loss_history"]) >= 1
+    assert {c: (c / "skipped.json").stat().st_mtime_ns for c in sorted(cache.glob("chunk-*"))} == written
+    assert (tmp_path / "run" / "model.safetensors").exists()
+
+    bad = write_config(tmp_path, max_steps=2, aug_p=0.5, encode_only=True)
+    with pytest.raises(ValueError, match="encode_only builds the codes cache"):
+        train(*parse_args(["--config", str(bad)]))
+
+
 def test_pattern_tail_reaches_the_loss_and_is_audiogen_only(tmp_path):
     """The same first batch scores differently once the delay pattern's tail is trained too (more frames
     predicted); MAGNeT, which has no delay pattern, refuses the option."""

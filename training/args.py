@@ -136,6 +136,13 @@ class DataArguments:
     encode_chunk_size: int = field(
         default=256, metadata={"help": "Examples per cache chunk (the unit of resuming and of sharding)."}
     )
+    encode_only: bool = field(
+        default=False,
+        metadata={
+            "help": "Build the codes cache and exit without training: encode once (split over the processes of "
+            "an `accelerate launch`) for several runs that then share `encode_cache_dir`."
+        },
+    )
     aug_p: float = field(
         default=0.0, metadata={"help": "Probability that a batch is mixed (AudioGen paper: 0.5; 0 = off)."}
     )

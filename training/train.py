@@ -29,6 +29,7 @@ from accelerate import Accelerator  # noqa: E402
 from accelerate.logging import get_logger  # noqa: E402
 from accelerate.utils import DistributedType, ProjectConfiguration, set_seed  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
+from torch.utils.data import Dataset as TorchDataset  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from training.args import DataArguments, ModelArguments, TrainArguments, parse_args  # noqa: E402
@@ -85,21 +86,21 @@ def check_args(model_args: ModelArguments, data_args: DataArguments, args: Train
         raise ValueError(f"cfg_dropout must be in [0, 1), got {model_args.cfg_dropout}.")
     if data_args.aug_p > 0 and not 0 < data_args.mix_p <= 1:
         raise ValueError(f"mixing (aug_p > 0) needs mix_p in (0, 1], got {data_args.mix_p}.")
+    if data_args.encode_only and (data_args.aug_p > 0 or not data_args.pre_encode):
+        raise ValueError(
+            "encode_only builds the codes cache, which only pre-encoded runs use (pre_encode: true, aug_p: 0); "
+            "drop encode_only or turn pre-encoding on."
+        )
 
 
 # ------------------------------------------------------------------------------------------------------ data
-def build_dataloader(
-    accelerator: Accelerator,
-    model,
-    processor,
-    data_args: DataArguments,
-    args: TrainArguments,
-    start_micro: int,
-    end_micro: int,
-) -> tuple[DataLoader, SkipCounter, bool, CodecEncoder]:
-    """The source, pre-encoded to codes (or decoded on the fly when mixing), batched per process.
+def build_dataset(
+    accelerator: Accelerator, model, processor, data_args: DataArguments, args: TrainArguments
+) -> tuple[TorchDataset, Collator, int, SkipCounter, bool, CodecEncoder]:
+    """The source, pre-encoded to codes (or decoded on the fly when mixing).
 
-    Returns the loader, the examples skipped before training, whether batches hold waveforms and the codec."""
+    Returns the dataset, its collator, the clips loaded per micro-batch, the examples skipped before training,
+    whether batches hold waveforms and the codec."""
     config = model.config
     num_frames = int(data_args.segment_seconds * config.frame_rate)
     encoder = CodecEncoder(model, accelerator.device)
@@ -140,6 +141,24 @@ def build_dataloader(
         )
         dataset = CodesDataset(codes, num_frames)
         collator, load_batch, waveforms = Collator(processor), batch_size, False
+    return dataset, collator, load_batch, skipped, waveforms, encoder
+
+
+def build_dataloader(
+    accelerator: Accelerator,
+    model,
+    processor,
+    data_args: DataArguments,
+    args: TrainArguments,
+    start_micro: int,
+    end_micro: int,
+) -> tuple[DataLoader, SkipCounter, bool, CodecEncoder]:
+    """The dataset of `build_dataset`, batched per process for micro-batches `start_micro..end_micro`.
+
+    Returns the loader, the examples skipped before training, whether batches hold waveforms and the codec."""
+    dataset, collator, load_batch, skipped, waveforms, encoder = build_dataset(
+        accelerator, model, processor, data_args, args
+    )
     sampler = StepBatchSampler(
         len(dataset),
         load_batch,
@@ -277,6 +296,10 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     start_step = 0
     if resume_from is not None:
         start_step = json.loads((resume_from / "trainer_state.json").read_text())["step"]
+    if data_args.encode_only:
+        dataset, _, _, skipped, _, _ = build_dataset(accelerator, model, processor, data_args, args)
+        logger.info(f"encode_only: the codes cache holds {len(dataset)} clips ({skipped.describe()})")
+        return {"family": family, "encoded_clips": len(dataset), "skipped": dict(skipped)}
     accum = args.gradient_accumulation_steps
     loader, skipped, waveforms, encoder = build_dataloader(
         accelerator, model, processor, data_args, args, start_step * accum, args.max_steps * accum

@@ -94,6 +94,20 @@ def _other_seeds_line(report: dict) -> str:
     )
 
 
+def stage_footnotes(timings: dict) -> str:
+    """What the recipe's stage names say about its wall time, for the stages this run had."""
+    notes = []
+    if "codes" in timings:
+        notes.append("`codes`: the dataset encoded once for both, split over two processes")
+    if any("(reused)" in name for name in timings):
+        notes.append(
+            "(reused): kept from an earlier run of the same config, with the training minutes of its report"
+        )
+    if any("(beside" in name for name in timings):
+        notes.append("(beside ...): ran on the core the other stage left idle, so it adds no wall time")
+    return "".join("; " + note for note in notes)
+
+
 def model_card(
     family: str,
     folder: Path,
@@ -136,6 +150,7 @@ def model_card(
         if "per_prompt_mean" in ceiling:
             codec_lines += f"; per judge prompt (mean): {_percent(ceiling['per_prompt_mean'])}"
     stages = "\n".join(f"| {stage} | {seconds / 60:.1f} |" for stage, seconds in timings.items())
+    stage_notes = stage_footnotes(timings)
     train_config = yaml.safe_load((CONFIGS / f"default_{family}.yaml").read_text())
     tail_note = (
         " The delay pattern's last steps are trained too (`pattern_tail`): without them the model ended its clips "
@@ -200,7 +215,7 @@ scratch on 2 CPU cores:
 |---|---|
 {stages}
 
-(`lms`: AudioGen and MAGNeT trained side by side, one thread each.)
+(`lms`: AudioGen and MAGNeT trained side by side, one thread each{stage_notes}.)
 
 ## Prompt adherence (judge)
 

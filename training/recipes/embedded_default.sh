@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Rebuild the embedded default models (issue 6) from nothing, on 2 CPU cores, in under an hour:
-#   1. data          the LMs' dataset: 2 s sound-world clips with captions (training/recipes/embedded.py data)
+#   1. data          the LMs' dataset: 2 s sound-world clips with captions (training/recipes/embedded.py data),
+#                    made on the core the codec leaves idle when the codec is trained
 #   2. codec         a small 16 kHz EnCodec (training/train_codec.py, training/configs/codec.yaml), then
 #      polish        its decoder alone on frozen codes (training/configs/codec_polish.yaml: noise colour)
 #      ceiling       the judge on codec reconstructions of dataset clips (the LMs' adherence ceiling)
 #   3. text_encoder  a frozen random tiny T5 encoder + a word-level tokenizer covering every caption word
 #   4. init          untrained AudioGen and MAGNeT folders around the codec and the text encoder
-#   5. lms           training/train.py with training/configs/default_{audiogen,magnet}.yaml, side by side
+#   5. codes         the dataset encoded once by the codec (train.py --encode_only, two processes), for both LMs
+#      lms           training/train.py with training/configs/default_{audiogen,magnet}.yaml, side by side
 #   6. package       copy into src/audiogen_hf/default_models/{audiogen,magnet}, judge, write the model cards
 #
 #   bash training/recipes/embedded_default.sh            # everything
@@ -29,7 +31,7 @@ ART="${ART:-training/artifacts/embedded}"
 CODEC="${CODEC:-training/artifacts/codec}"
 CODEC_BASE="${CODEC_BASE:-training/artifacts/codec_base}"
 SHIP="${SHIP:-src/audiogen_hf/default_models}"
-NUM_CLIPS="${NUM_CLIPS:-4000}"
+NUM_CLIPS="${NUM_CLIPS:-12000}"
 LM_ARGS="${LM_ARGS:-}"  # extra train.py flags for both LMs, e.g. "--max_steps 2" for a smoke run
 CODEC_ARGS="${CODEC_ARGS:-}"  # extra train_codec.py flags for the codec and its polish, e.g. "--max_steps 3"
 JUDGE_CLIPS="${JUDGE_CLIPS:-8}"
@@ -39,12 +41,12 @@ TIMINGS="$ART/timings.json"
 mkdir -p "$ART"
 [[ "${KEEP_TIMINGS:-0}" == 1 && -f "$TIMINGS" ]] || echo '{}' > "$TIMINGS"
 
-stage() {  # stage NAME COMMAND...: run it and record its wall time
+stage() {  # stage NAME COMMAND...: run it and record its wall time (a stage run beside another: "NAME (beside ...)")
     local name=$1 start=$SECONDS
     shift
     echo "=== $name"
     "$@"
-    python - "$TIMINGS" "$name" "$((SECONDS - start))" <<'EOF'
+    flock "$TIMINGS.lock" python - "$TIMINGS" "$name" "$((SECONDS - start))" <<'EOF'
 import json, sys
 path, name, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 timings = json.load(open(path))
@@ -54,12 +56,15 @@ print(f"=== {name}: {seconds / 60:.1f} min")
 EOF
 }
 
-rm -rf "$ART/data" "$ART/codes_cache_audiogen" "$ART/codes_cache_magnet" "$ART/text_encoder" "$ART/init_audiogen" "$ART/init_magnet" \
-    "$ART/audiogen" "$ART/magnet"
+rm -rf "$ART/data" "$ART/codes_cache" "$ART/codes_cache_audiogen" "$ART/codes_cache_magnet" "$ART/codes_run" \
+    "$ART/text_encoder" "$ART/init_audiogen" "$ART/init_magnet" "$ART/audiogen" "$ART/magnet"
 
-stage data $RUN training/recipes/embedded.py data "$ART/data" --num-clips "$NUM_CLIPS" --seed 100
+data() {
+    $RUN training/recipes/embedded.py data "$ART/data" --num-clips "$NUM_CLIPS" --seed 100
+}
 
 if [[ "${REUSE_CODEC:-0}" == 1 && -f "$CODEC/model.safetensors" ]]; then
+    stage data data
     echo "=== codec: reusing $CODEC"
     python - "$TIMINGS" "$CODEC_BASE/report.json" "$CODEC/report.json" <<'EOF'
 import json, os, sys
@@ -70,6 +75,8 @@ for name, path in (("codec (reused)", sys.argv[2]), ("polish (reused)", sys.argv
 json.dump(timings, open(sys.argv[1], "w"), indent=2)
 EOF
 else
+    # the data needs no codec, and the codec trains on one core: make it on the other
+    stage "data (beside the codec)" data & data_job=$!
     if [[ "${REUSE_CODEC:-0}" == polish && -f "$CODEC_BASE/model.safetensors" ]]; then
         echo "=== codec: reusing the base codec $CODEC_BASE"
     else
@@ -80,6 +87,7 @@ else
     # shellcheck disable=SC2086
     stage polish $RUN training/train_codec.py --config training/configs/codec_polish.yaml \
         --init_from "$CODEC_BASE" --output_dir "$CODEC" $CODEC_ARGS
+    wait "$data_job" || { echo "the data stage failed"; exit 1; }
 fi
 
 ceiling() {  # how well the judge still recognises dataset clips after the codec: the LMs' best case
@@ -96,10 +104,19 @@ init() {
 }
 stage init init
 
+codes() {  # one codes cache for both LMs (same codec, same data): encoded once, split over two processes
+    ACCELERATE_USE_CPU=true $RUN -m accelerate.commands.launch --multi_gpu --num_processes 2 --num_machines 1 \
+        --mixed_precision no --dynamo_backend no training/train.py --config training/configs/default_audiogen.yaml \
+        --model_name_or_path "$ART/init_audiogen" --audio_folder "$ART/data" --encode_cache_dir "$ART/codes_cache" \
+        --output_dir "$ART/codes_run" --encode_only true > "$ART/codes.log" 2>&1 \
+        || { echo "encoding failed: $ART/codes.log"; tail -n 20 "$ART/codes.log"; return 1; }
+}
+stage codes codes
+
 train() {  # train FAMILY: the config's run, with this recipe's folders (so ART can move)
     # shellcheck disable=SC2086
     $RUN training/train.py --config "training/configs/default_$1.yaml" --model_name_or_path "$ART/init_$1" \
-        --audio_folder "$ART/data" --encode_cache_dir "$ART/codes_cache_$1" --output_dir "$ART/$1" $LM_ARGS \
+        --audio_folder "$ART/data" --encode_cache_dir "$ART/codes_cache" --output_dir "$ART/$1" $LM_ARGS \
         > "$ART/train_$1.log" 2>&1
 }
 for_both() {  # for_both FUNCTION WHAT: FUNCTION audiogen and FUNCTION magnet side by side, one thread each
@@ -110,7 +127,7 @@ for_both() {  # for_both FUNCTION WHAT: FUNCTION audiogen and FUNCTION magnet si
     wait "$magnet" || { failed=1; echo "$2 failed for MAGNeT"; }
     return "$failed"
 }
-both_lms() {  # own code caches: ~half the wall time of one after the other
+both_lms() {  # ~half the wall time of one after the other
     local failed=0
     for_both train training || { failed=1; echo "logs: $ART/train_audiogen.log, $ART/train_magnet.log"; }
     tail -n 3 "$ART/train_audiogen.log" "$ART/train_magnet.log"
@@ -128,5 +145,6 @@ du -sh "$SHIP"/*
 python - "$TIMINGS" <<'EOF'
 import json, sys
 timings = json.load(open(sys.argv[1]))
-print(f"total: {sum(timings.values()) / 60:.1f} min " + json.dumps(timings))
+wall = sum(seconds for name, seconds in timings.items() if "(beside" not in name)
+print(f"total: {wall / 60:.1f} min " + json.dumps(timings))
 EOF
