@@ -157,8 +157,14 @@ def test_encode_only_builds_a_cache_that_a_training_run_reuses(tmp_path):
     without encoding again (its chunks stay the files the first run wrote). Mixing, which encodes on the fly,
     refuses the option."""
     cache = tmp_path / "codes"
+    # a batch larger than the data: encoding alone never builds batches, so it must not refuse it
     config = write_config(
-        tmp_path, max_steps=2, encode_cache_dir=str(cache), encode_chunk_size=3, encode_only=True
+        tmp_path,
+        max_steps=2,
+        encode_cache_dir=str(cache),
+        encode_chunk_size=3,
+        encode_only=True,
+        per_device_train_batch_size=16,
     )
     summary = train(*parse_args(["--config", str(config)]))
     assert summary["encoded_clips"] == 8
