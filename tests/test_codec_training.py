@@ -189,6 +189,21 @@ def test_learning_rate_follows_the_steps_unless_the_clock_runs_well_ahead():
     assert learning_rate(0, cfg, 25.0) == pytest.approx(1 / 50)  # the warm-up counts steps only
 
 
+def test_no_time_cap_makes_a_step_bound_run():
+    """`max_minutes: 0` (the recipe's codec configs): no clock stops the run or drives its learning rate, so
+    a slow machine trains the same codec as a fast one; a negative cap is refused."""
+    from training.train_codec import learning_rate, out_of_time
+
+    capped = CodecTrainingConfig(warmup_steps=50, max_steps=5400, max_minutes=25.0)
+    step_bound = CodecTrainingConfig(warmup_steps=50, max_steps=5400, max_minutes=0.0)
+    assert out_of_time(capped, 25.0) and not out_of_time(capped, 24.9)
+    assert not any(out_of_time(step_bound, minutes) for minutes in (0.0, 25.0, 1e6))
+    assert learning_rate(2000, capped, 24.0) < learning_rate(2000, capped, 0.0)  # the clock ran ahead
+    assert learning_rate(2000, step_bound, 1e6) == learning_rate(2000, step_bound, 0.0)
+    with pytest.raises(ValueError, match="max_minutes"):
+        CodecTrainingConfig(max_minutes=-1.0)
+
+
 def test_handover_schedule_from_absolute_to_relative_losses():
     from training.train_codec import relative_scale
 

@@ -99,6 +99,11 @@ def test_stage_footnotes_explain_only_the_stages_the_run_had():
 
     assert stage_footnotes({"data": 40, "codec": 1300, "lms": 1100}) == ""
     notes = stage_footnotes({"data (beside the codec)": 40, "codec": 1300, "codes": 180, "lms": 1100})
-    assert "adds no wall time" in notes and "encoded once" in notes and "reused" not in notes
+    assert "not added to the total" in notes and "encoded once" in notes and "reused" not in notes
+    assert "polish wait" not in notes
+    overlapped = stage_footnotes(
+        {"codec": 1300, "polish (beside the LMs)": 500, "lms": 1200, "polish wait": 0}
+    )
+    assert "not added to the total" in overlapped and "LMs' two cores" in overlapped
     reused = stage_footnotes({"data": 40, "codec (reused)": 1300, "polish (reused)": 360})
     assert "earlier run" in reused and "beside" not in reused and "encoded once" not in reused

@@ -94,7 +94,9 @@ class CodecTrainingConfig:
     eval_seed: int = 1000
     # optimisation
     max_steps: int = 2000
-    max_minutes: float = 18.0  # a time cap: the run stops at it, and the schedule follows it once it runs ahead (learning_rate)
+    # a time cap: the run stops at it, and the schedule follows it once it runs ahead (learning_rate); 0 (the
+    # recipe's configs): no cap, the run is step-bound and so reproduces whatever the machine's speed
+    max_minutes: float = 18.0
     learning_rate: float = 3e-4
     adam_beta1: float = 0.5  # audiocraft's EnCodec optimiser: Adam, betas (0.5, 0.9)
     adam_beta2: float = 0.9
@@ -182,6 +184,10 @@ class CodecTrainingConfig:
             )
         if self.max_steps < 1 or self.batch_size < 1:
             raise ValueError("max_steps and batch_size must be >= 1")
+        if self.max_minutes < 0:
+            raise ValueError(
+                f"max_minutes is a time cap in minutes, or 0 for none (step-bound), got {self.max_minutes}"
+            )
         if not 0.0 <= self.broad_fraction <= 1.0:
             raise ValueError(f"broad_fraction is a share of the batch in [0, 1], got {self.broad_fraction}")
         if self.band_energy_scope not in CLIP_SCOPES:
@@ -354,6 +360,11 @@ def spectral_scale(step: int, cfg: CodecTrainingConfig) -> float:
     return min(1.0, max(0.0, (step - cfg.vq_warmup_steps + 1) / cfg.spectral_ramp_steps))
 
 
+def out_of_time(cfg: CodecTrainingConfig, elapsed_minutes: float) -> bool:
+    """Whether the time cap has been reached; never, with `max_minutes` 0 (a step-bound run)."""
+    return cfg.max_minutes > 0 and elapsed_minutes >= cfg.max_minutes
+
+
 def relative_scale(step: int, cfg: CodecTrainingConfig) -> float:
     """0 before `relative_start_step` (or when it is -1), then a linear ramp to 1 over `relative_ramp_steps`."""
     if cfg.relative_start_step < 0:
@@ -386,7 +397,7 @@ def train(cfg: CodecTrainingConfig, log=print) -> dict:
     codec = accelerator.unwrap_model(model)
     held_out = eval_set(cfg)
     history, start, step = [], time.perf_counter(), 0
-    while step < cfg.max_steps and (time.perf_counter() - start) < cfg.max_minutes * 60:
+    while step < cfg.max_steps and not out_of_time(cfg, (time.perf_counter() - start) / 60):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg, (time.perf_counter() - start) / 60)
         if step == cfg.vq_warmup_steps and not cfg.init_from:  # codebooks from what the encoder now outputs

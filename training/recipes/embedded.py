@@ -262,8 +262,42 @@ def set_generation_defaults(folder: str | Path, family: str) -> None:
     config.save_pretrained(folder)
 
 
-def package(run: str | Path, dest: str | Path, family: str) -> Path:
-    """Copy the trained model's files into `dest` (replacing it) with the tuned generation defaults."""
+def install_codec(folder: str | Path, codec: str | Path) -> int:
+    """Put `codec`'s decoder into the model saved in `folder`; returns how many tensors changed.
+
+    Why: the recipe trains the LMs on the base codec's codes while the decoder polish (which freezes the
+    encoder and codebooks) runs beside them, so the trained run still carries the base decoder. Refused unless
+    every encoder / codebook tensor is equal: the LM only knows the codes of the encoder it was trained on."""
+    from safetensors.torch import load_file, save_file
+
+    weights_path = Path(folder) / "model.safetensors"
+    weights, new = load_file(weights_path), load_file(Path(codec) / "model.safetensors")
+    prefix = "audio_encoder."
+    ours = {k[len(prefix) :] for k in weights if k.startswith(prefix)}
+    if ours != set(new):
+        raise ValueError(
+            f"{codec} does not have the layout of the codec inside {folder} ({len(set(new) ^ ours)} tensors "
+            "differ by name): package with the codec the LM was initialised from, or its decoder polish"
+        )
+    changed_codes = sorted(
+        k for k in new if not k.startswith("decoder.") and not torch.equal(new[k], weights[prefix + k])
+    )
+    if changed_codes:
+        raise ValueError(
+            f"{codec} encodes audio differently from the codec the LM in {folder} was trained on "
+            f"({len(changed_codes)} encoder / codebook tensors differ, e.g. {changed_codes[0]}): only a decoder "
+            "polish of that codec (codec_polish.yaml, which freezes them) can be packaged with it"
+        )
+    changed = [k for k in new if not torch.equal(new[k], weights[prefix + k])]
+    if changed:
+        weights.update({prefix + k: new[k] for k in changed})
+        save_file(weights, weights_path, metadata={"format": "pt"})
+    return len(changed)
+
+
+def package(run: str | Path, dest: str | Path, family: str, codec: str | Path | None = None) -> Path:
+    """Copy the trained model's files into `dest` (replacing it) with the tuned generation defaults, and
+    `codec`'s decoder when given (`install_codec`)."""
     run, dest = Path(run), Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
@@ -271,6 +305,8 @@ def package(run: str | Path, dest: str | Path, family: str) -> Path:
     for path in sorted(run.iterdir()):
         if path.is_file() and path.suffix in SHIPPED_SUFFIXES and path.name not in NOT_SHIPPED:
             shutil.copy2(path, dest / path.name)
+    if codec is not None:
+        install_codec(dest, codec)
     set_generation_defaults(dest, family)
     return dest
 
@@ -295,7 +331,7 @@ def package_and_judge(
 ) -> dict:
     """Package a trained run, judge it (seed 0 in full, `other_seeds` overall), and write its model card and
     judge report next to the weights."""
-    package(run, dest, family)
+    package(run, dest, family, codec)
     report = judge(dest, clips_per_template)
     report["other_seeds"] = {seed: judge(dest, clips_per_template, seed)["overall"] for seed in other_seeds}
     (dest / "judge_report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -104,7 +104,12 @@ def stage_footnotes(timings: dict) -> str:
             "(reused): kept from an earlier run of the same config, with the training minutes of its report"
         )
     if any("(beside" in name for name in timings):
-        notes.append("(beside ...): ran on the core the other stage left idle, so it adds no wall time")
+        notes.append("(beside ...): ran at the same time as that stage, so it is not added to the total")
+    if any("(beside the LMs)" in name for name in timings):
+        notes.append(
+            "the polish shares the LMs' two cores (their minutes include the slow-down) and `polish wait` is "
+            "what it took beyond them"
+        )
     return "".join("; " + note for note in notes)
 
 

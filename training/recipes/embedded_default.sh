@@ -2,14 +2,16 @@
 # Rebuild the embedded default models (issue 6) from nothing, on 2 CPU cores, in under an hour:
 #   1. data          the LMs' dataset: 2 s sound-world clips with captions (training/recipes/embedded.py data),
 #                    made on the core the codec leaves idle when the codec is trained
-#   2. codec         a small 16 kHz EnCodec (training/train_codec.py, training/configs/codec.yaml), then
-#      polish        its decoder alone on frozen codes (training/configs/codec_polish.yaml: noise colour)
-#      ceiling       the judge on codec reconstructions of dataset clips (the LMs' adherence ceiling)
+#   2. codec         a small 16 kHz EnCodec (training/train_codec.py, training/configs/codec.yaml), step-bound
 #   3. text_encoder  a frozen random tiny T5 encoder + a word-level tokenizer covering every caption word
 #   4. init          untrained AudioGen and MAGNeT folders around the codec and the text encoder
 #   5. codes         the dataset encoded once by the codec (train.py --encode_only, two processes), for both LMs
 #      lms           training/train.py with training/configs/default_{audiogen,magnet}.yaml, side by side
-#   6. package       copy into src/audiogen_hf/default_models/{audiogen,magnet}, judge, write the model cards
+#      polish        meanwhile, the codec's decoder alone on frozen codes (training/configs/codec_polish.yaml:
+#                    noise colour; the codes, so the LMs' data, do not change), then
+#      ceiling       the judge on codec reconstructions of dataset clips (the LMs' adherence ceiling)
+#   6. package       copy into src/audiogen_hf/default_models/{audiogen,magnet} with the polished decoder,
+#                    judge, write the model cards
 #
 #   bash training/recipes/embedded_default.sh            # everything
 #   REUSE_CODEC=1 bash training/recipes/embedded_default.sh   # keep training/artifacts/codec if it exists
@@ -39,13 +41,14 @@ RUN="nice -n 5 python"
 TIMINGS="$ART/timings.json"
 
 mkdir -p "$ART"
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT  # a failed stage must not leave a background job training
 [[ "${KEEP_TIMINGS:-0}" == 1 && -f "$TIMINGS" ]] || echo '{}' > "$TIMINGS"
 
 stage() {  # stage NAME COMMAND...: run it and record its wall time (a stage run beside another: "NAME (beside ...)")
     local name=$1 start=$SECONDS
     shift
     echo "=== $name"
-    "$@"
+    "$@" || { local status=$?; echo "=== $name failed"; return "$status"; }  # also where set -e is off (a || b)
     flock "$TIMINGS.lock" python - "$TIMINGS" "$name" "$((SECONDS - start))" <<'EOF'
 import json, sys
 path, name, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -63,6 +66,17 @@ data() {
     $RUN training/recipes/embedded.py data "$ART/data" --num-clips "$NUM_CLIPS" --seed 100
 }
 
+polish() {  # the decoder alone on frozen codes: the LMs' codes are the same before and after it
+    # shellcheck disable=SC2086
+    $RUN training/train_codec.py --config training/configs/codec_polish.yaml --init_from "$CODEC_BASE" \
+        --output_dir "$CODEC" $CODEC_ARGS > "$ART/polish.log" 2>&1 \
+        || { echo "the polish failed: $ART/polish.log"; tail -n 20 "$ART/polish.log"; return 1; }
+}
+ceiling() {  # how well the judge still recognises dataset clips after the codec: the LMs' best case
+    $RUN training/recipes/embedded.py ceiling "$CODEC" "$ART/data" --output "$ART/codec_ceiling.json" \
+        > "$ART/ceiling.log" 2>&1 || { echo "the ceiling failed: $ART/ceiling.log"; return 1; }
+}
+polish_job=""
 if [[ "${REUSE_CODEC:-0}" == 1 && -f "$CODEC/model.safetensors" ]]; then
     stage data data
     echo "=== codec: reusing $CODEC"
@@ -74,6 +88,8 @@ for name, path in (("codec (reused)", sys.argv[2]), ("polish (reused)", sys.argv
         timings[name] = round(60 * json.load(open(path))["train_minutes"])
 json.dump(timings, open(sys.argv[1], "w"), indent=2)
 EOF
+    stage ceiling ceiling
+    INIT_CODEC="$CODEC"
 else
     # the data needs no codec, and the codec trains on one core: make it on the other
     stage "data (beside the codec)" data & data_job=$!
@@ -84,22 +100,19 @@ else
         stage codec $RUN training/train_codec.py --config training/configs/codec.yaml --output_dir "$CODEC_BASE" \
             $CODEC_ARGS
     fi
-    # shellcheck disable=SC2086
-    stage polish $RUN training/train_codec.py --config training/configs/codec_polish.yaml \
-        --init_from "$CODEC_BASE" --output_dir "$CODEC" $CODEC_ARGS
     wait "$data_job" || { echo "the data stage failed"; exit 1; }
+    # the polish (one core) freezes the encoder and codebooks, so the LMs train on the base codec's codes
+    # meanwhile, and `package` installs the polished decoder (refusing a codec whose codes differ)
+    { stage "polish (beside the LMs)" polish && stage "ceiling (beside the LMs)" ceiling; } & polish_job=$!
+    INIT_CODEC="$CODEC_BASE"
 fi
 
-ceiling() {  # how well the judge still recognises dataset clips after the codec: the LMs' best case
-    $RUN training/recipes/embedded.py ceiling "$CODEC" "$ART/data" --output "$ART/codec_ceiling.json"
-}
-stage ceiling ceiling
 stage text_encoder $RUN training/recipes/embedded.py text-encoder "$ART/text_encoder" --seed 0
 
 init() {
-    $RUN training/recipes/embedded.py init "$ART/init_audiogen" --family audiogen --codec "$CODEC" \
+    $RUN training/recipes/embedded.py init "$ART/init_audiogen" --family audiogen --codec "$INIT_CODEC" \
         --text-encoder "$ART/text_encoder" --hidden-size 128 --num-layers 4 --num-heads 4
-    $RUN training/recipes/embedded.py init "$ART/init_magnet" --family magnet --codec "$CODEC" \
+    $RUN training/recipes/embedded.py init "$ART/init_magnet" --family magnet --codec "$INIT_CODEC" \
         --text-encoder "$ART/text_encoder" --hidden-size 128 --num-layers 4 --num-heads 4
 }
 stage init init
@@ -134,6 +147,9 @@ both_lms() {  # ~half the wall time of one after the other
     return "$failed"
 }
 stage lms both_lms
+if [[ -n "$polish_job" ]]; then  # normally done by now: this stage is the time the LMs did not cover
+    stage "polish wait" wait "$polish_job" || { echo "the polish or the ceiling failed (see above)"; exit 1; }
+fi
 
 package_one() {  # package_one FAMILY: copy, judge on three seeds, write the card
     $RUN training/recipes/embedded.py package "$ART/$1" "$SHIP/$1" --family "$1" \
@@ -142,9 +158,9 @@ package_one() {  # package_one FAMILY: copy, judge on three seeds, write the car
 }
 stage package for_both package_one packaging
 du -sh "$SHIP"/*
-python - "$TIMINGS" <<'EOF'
+python - "$TIMINGS" "$SECONDS" <<'EOF'
 import json, sys
 timings = json.load(open(sys.argv[1]))
-wall = sum(seconds for name, seconds in timings.items() if "(beside" not in name)
-print(f"total: {wall / 60:.1f} min " + json.dumps(timings))
+stages = sum(seconds for name, seconds in timings.items() if "(beside" not in name)
+print(f"stages: {stages / 60:.1f} min, wall clock {int(sys.argv[2]) / 60:.1f} min " + json.dumps(timings))
 EOF
