@@ -107,3 +107,13 @@ def test_stage_footnotes_explain_only_the_stages_the_run_had():
     assert "not added to the total" in overlapped and "LMs' two cores" in overlapped
     reused = stage_footnotes({"data": 40, "codec (reused)": 1300, "polish (reused)": 360})
     assert "earlier run" in reused and "beside" not in reused and "encoded once" not in reused
+
+
+def test_stage_table_totals_only_the_stages_that_took_wall_time():
+    from training.recipes.embedded_card import stage_table
+
+    table = stage_table(
+        {"data (beside the codec)": 60, "codec": 1500, "polish (beside the LMs)": 600, "lms": 1200}
+    )
+    assert "| codec | 25.0 |" in table and "| polish (beside the LMs) | 10.0 |" in table
+    assert table.splitlines()[-1] == "| **total** (before packaging and judging) | **45.0** |"

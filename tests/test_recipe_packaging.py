@@ -5,6 +5,7 @@ a codec whose codes differ from the ones the LM learned."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,9 @@ def test_package_installs_the_polished_decoder_and_keeps_the_codes(trained_run):
     assert all(torch.equal(shipped[k], polished[k]) for k in polished)
     assert any(not torch.equal(shipped[k], before[k]) for k in shipped if k.startswith("decoder."))
     assert all(torch.equal(shipped[k], before[k]) for k in shipped if not k.startswith("decoder."))
+    assert json.loads((dest / "config.json").read_text())["audio_encoder"]["_name_or_path"] == str(
+        root / "codec"
+    )
     assert recipe.install_codec(dest, root / "codec") == 0  # already in: nothing rewritten
     assert all(torch.equal(before[k], v) for k, v in _audio_encoder(run).items())  # the run is not modified
 

@@ -292,6 +292,10 @@ def install_codec(folder: str | Path, codec: str | Path) -> int:
     if changed:
         weights.update({prefix + k: new[k] for k in changed})
         save_file(weights, weights_path, metadata={"format": "pt"})
+        config_path = Path(folder) / "config.json"  # say where the codec inside now comes from
+        config = json.loads(config_path.read_text())
+        config["audio_encoder"]["_name_or_path"] = str(codec)
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return len(changed)
 
 

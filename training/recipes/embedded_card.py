@@ -94,6 +94,14 @@ def _other_seeds_line(report: dict) -> str:
     )
 
 
+def stage_table(timings: dict) -> str:
+    """The card's rows of stage minutes, and their total: the recipe's wall time before packaging (stages run
+    beside another add none)."""
+    rows = [f"| {stage} | {seconds / 60:.1f} |" for stage, seconds in timings.items()]
+    total = sum(seconds for stage, seconds in timings.items() if "(beside" not in stage)
+    return "\n".join(rows + [f"| **total** (before packaging and judging) | **{total / 60:.1f}** |"])
+
+
 def stage_footnotes(timings: dict) -> str:
     """What the recipe's stage names say about its wall time, for the stages this run had."""
     notes = []
@@ -107,8 +115,8 @@ def stage_footnotes(timings: dict) -> str:
         notes.append("(beside ...): ran at the same time as that stage, so it is not added to the total")
     if any("(beside the LMs)" in name for name in timings):
         notes.append(
-            "the polish shares the LMs' two cores (their minutes include the slow-down) and `polish wait` is "
-            "what it took beyond them"
+            "the polish and the ceiling start with `codes` and share its and the LMs' two cores (those minutes "
+            "include the slow-down); `polish wait` is what they took beyond the LMs"
         )
     return "".join("; " + note for note in notes)
 
@@ -154,7 +162,7 @@ def model_card(
         )
         if "per_prompt_mean" in ceiling:
             codec_lines += f"; per judge prompt (mean): {_percent(ceiling['per_prompt_mean'])}"
-    stages = "\n".join(f"| {stage} | {seconds / 60:.1f} |" for stage, seconds in timings.items())
+    stages = stage_table(timings)
     stage_notes = stage_footnotes(timings)
     train_config = yaml.safe_load((CONFIGS / f"default_{family}.yaml").read_text())
     tail_note = (
