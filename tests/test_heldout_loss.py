@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,17 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 0.4
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / f"training/recipes/{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    recipe = _load("embedded")
+    from training.recipes import embedded as recipe
+
     root = tmp_path_factory.mktemp("heldout")
     torch.manual_seed(0)
     cfg = CodecTrainingConfig(num_filters=2, hidden_size=8, codebook_size=16)
@@ -46,7 +37,8 @@ def runs(tmp_path_factory):
 
 @pytest.mark.parametrize("family", ["audiogen", "magnet"])
 def test_heldout_report_compares_training_clips_with_fresh_ones(runs, family):
-    probe = _load("heldout_loss")
+    from training.recipes import heldout_loss as probe
+
     root, data, folders = runs
     report = probe.heldout_report(folders[family], data, root / f"fresh_{family}", clips=4)
     fresh = [json.loads(line) for line in open(root / f"fresh_{family}" / "metadata.jsonl")]
@@ -61,7 +53,8 @@ def test_heldout_report_compares_training_clips_with_fresh_ones(runs, family):
 
 
 def test_heldout_loss_refuses_an_empty_dataset(runs, tmp_path):
-    probe = _load("heldout_loss")
+    from training.recipes import heldout_loss as probe
+
     _, _, folders = runs
     (tmp_path / "metadata.jsonl").write_text("")
     from transformers import AutoModelForTextToWaveform, AutoProcessor

@@ -3,7 +3,6 @@ the model card's column for it."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,16 +15,10 @@ from training.train_codec import CodecTrainingConfig, encodec_config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _recipe():
-    spec = importlib.util.spec_from_file_location("embedded_recipe", ROOT / "training/recipes/embedded.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def dataset_and_codec(tmp_path_factory):
-    recipe = _recipe()
+    from training.recipes import embedded as recipe
+
     root = tmp_path_factory.mktemp("ceiling")
     data = recipe.write_lm_dataset(root / "data", num_clips=40, seed=100, seconds=0.4)
     codec = root / "codec"

@@ -4,7 +4,6 @@ a codec whose codes differ from the ones the LM learned."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,13 +14,6 @@ from transformers import EncodecModel
 from training.train_codec import CodecTrainingConfig, encodec_config
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _recipe():
-    spec = importlib.util.spec_from_file_location("embedded_recipe", ROOT / "training/recipes/embedded.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _codec(folder: Path, seed: int, hidden_size: int = 8) -> EncodecModel:
@@ -47,7 +39,8 @@ def _variant(base: Path, folder: Path, part: str) -> EncodecModel:
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    recipe = _recipe()
+    from training.recipes import embedded as recipe
+
     root = tmp_path_factory.mktemp("packaging")
     base = _codec(root / "codec_base", seed=0)
     text = recipe.build_text_encoder(root / "text", seed=0, d_model=16, num_layers=1)
