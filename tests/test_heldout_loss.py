@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +11,6 @@ from transformers import EncodecModel
 
 from training.train_codec import CodecTrainingConfig, encodec_config
 
-ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 0.4
 
 

@@ -4,15 +4,12 @@ the model card's column for it."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from transformers import EncodecModel
 
 from audiogen_hf.judge import JUDGE_PROMPTS
 from training.train_codec import CodecTrainingConfig, encodec_config
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

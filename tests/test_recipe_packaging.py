@@ -13,8 +13,6 @@ from transformers import EncodecModel
 
 from training.train_codec import CodecTrainingConfig, encodec_config
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _codec(folder: Path, seed: int, hidden_size: int = 8) -> EncodecModel:
     torch.manual_seed(seed)
