@@ -132,3 +132,16 @@ def test_cards_state_the_judge_on_three_seeds(family):
     card = (folder / "README.md").read_text()
     assert f"mean over all 3 seeds **{100 * mean:.1f} %**" in card
     assert f"**Overall (every asked attribute right): {100 * report['overall']:.1f} %**" in card
+
+
+@pytest.mark.parametrize("family", sorted(FOLDERS))
+def test_shipped_generation_defaults_are_the_recipes(family):
+    """The shipped `generation_config.json` holds the recipe's `GENERATION_DEFAULTS` (its package step writes
+    them), so a rerun of the recipe ships the same generation settings as the committed files."""
+    from transformers import GenerationConfig
+
+    from training.recipes.embedded import GENERATION_DEFAULTS
+
+    shipped = GenerationConfig.from_pretrained(FOLDERS[family])
+    for key, value in GENERATION_DEFAULTS[family].items():
+        assert getattr(shipped, key) == value, (family, key)
