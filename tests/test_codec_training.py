@@ -189,7 +189,7 @@ def test_learning_rate_follows_the_steps_unless_the_clock_runs_well_ahead():
     assert learning_rate(0, cfg, 25.0) == pytest.approx(1 / 50)  # the warm-up counts steps only
 
 
-def test_no_time_cap_makes_a_step_bound_run():
+def test_no_time_cap_makes_a_step_bound_run(tmp_path):
     """`max_minutes: 0` (the recipe's codec configs): no clock stops the run or drives its learning rate, so
     a slow machine trains the same codec as a fast one; a negative cap is refused."""
     from training.train_codec import learning_rate, out_of_time
@@ -202,6 +202,9 @@ def test_no_time_cap_makes_a_step_bound_run():
     assert learning_rate(2000, step_bound, 1e6) == learning_rate(2000, step_bound, 0.0)
     with pytest.raises(ValueError, match="max_minutes"):
         CodecTrainingConfig(max_minutes=-1.0)
+    # the training loop itself: a cap of 0 runs every step (it must not read as "0 minutes left")
+    report = train(tiny_config(tmp_path, max_minutes=0.0, max_steps=3, vq_warmup_steps=1), log=lambda _: None)
+    assert report["steps"] == 3
 
 
 def test_handover_schedule_from_absolute_to_relative_losses():

@@ -45,6 +45,7 @@ def test_heldout_report_compares_training_clips_with_fresh_ones(runs, family):
     for name in ("train", "heldout"):
         assert abs(report[name] - math.log(16)) < 1.0, report
     assert report["gap"] == pytest.approx(report["heldout"] - report["train"])
+    assert report["train"] != report["heldout"]  # different clips were read
     # the same clips twice: exactly the same loss (masks and captions are deterministic)
     again = probe.heldout_report(folders[family], data, data, clips=4)
     assert again["gap"] == 0.0 and again["train"] == report["train"]

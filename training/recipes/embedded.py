@@ -283,16 +283,14 @@ def install_codec(folder: str | Path, codec: str | Path) -> int:
             f"{codec} does not have the layout of the codec inside {folder} ({len(set(new) ^ ours)} tensors "
             "differ by name): package with the codec the LM was initialised from, or its decoder polish"
         )
-    changed_codes = sorted(
-        k for k in new if not k.startswith("decoder.") and not torch.equal(new[k], weights[prefix + k])
-    )
+    changed = [k for k in new if not torch.equal(new[k], weights[prefix + k])]
+    changed_codes = sorted(k for k in changed if not k.startswith("decoder."))
     if changed_codes:
         raise ValueError(
             f"{codec} encodes audio differently from the codec the LM in {folder} was trained on "
             f"({len(changed_codes)} encoder / codebook tensors differ, e.g. {changed_codes[0]}): only a decoder "
             "polish of that codec (codec_polish.yaml, which freezes them) can be packaged with it"
         )
-    changed = [k for k in new if not torch.equal(new[k], weights[prefix + k])]
     if changed:
         weights.update({prefix + k: new[k] for k in changed})
         save_file(weights, weights_path, metadata={"format": "pt"})
