@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         "--two-step-cfg", action="store_true", help="AudioGen: guidance as two passes (half the peak batch)"
     )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_dtype_argument(gen)
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     from .judge import add_judge_arguments
 
@@ -53,8 +54,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_model_and_processor(name: str, device: str):
-    """A saved folder / Hub id through the Auto classes, or the tiny random model."""
+def add_dtype_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    from .quantization import DEFAULT_CPU_PRECISION, PRECISIONS
+
+    why = "the fastest that keeps the embedded models' judge score (docs/performance.md)"
+    parser.add_argument(
+        "--dtype",
+        choices=PRECISIONS,
+        default=default or DEFAULT_CPU_PRECISION,
+        help="decoder precision (text encoder and codec stay float32; logits are sampled in float32); "
+        f"default {default or DEFAULT_CPU_PRECISION}" + ("" if default else f": {why}"),
+    )
+
+
+def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
+    """A saved folder / Hub id through the Auto classes, or the tiny random model; decoder in `dtype`."""
     from transformers import AutoModelForTextToWaveform, AutoProcessor
 
     import audiogen_hf  # noqa: F401  (registers the Auto classes)
@@ -80,7 +94,9 @@ def load_model_and_processor(name: str, device: str):
             raise SystemExit(f"error: model '{name}' is neither a folder nor a Hub id (org/name).")
         model = AutoModelForTextToWaveform.from_pretrained(name)
         processor = AutoProcessor.from_pretrained(name)
-    return model.to(device).eval(), processor
+    from .quantization import set_precision
+
+    return set_precision(model.to(device).eval(), dtype), processor
 
 
 def _output_paths(output: str, count: int) -> list[Path]:
@@ -96,7 +112,7 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     paths = _output_paths(args.output, len(args.prompts))
     for parent in {p.parent for p in paths}:
         parent.mkdir(parents=True, exist_ok=True)
-    model, processor = load_model_and_processor(args.model, args.device)
+    model, processor = load_model_and_processor(args.model, args.device, args.dtype)
     audio_kwargs = {}
     if args.audio_prompt:
         wav, rate = soundfile.read(args.audio_prompt, dtype="float32", always_2d=True)

@@ -366,6 +366,7 @@ def judge_model(
     prompts: tuple[str, ...] | list[str] = JUDGE_PROMPTS,
     duration: float = 1.5,
     device: str = "cpu",
+    dtype: str = "float32",
 ) -> dict:
     """Generate `clips_per_template` clips per prompt with one model and judge them; adds throughput."""
     import torch
@@ -376,7 +377,7 @@ def judge_model(
         raise ValueError(f"clips_per_template must be >= 1, got {clips_per_template}")
     if duration <= 0:
         raise ValueError(f"duration must be > 0 seconds, got {duration}")
-    model, processor = load_model_and_processor(model_path, device)
+    model, processor = load_model_and_processor(model_path, device, dtype)
     sr = int(model.config.sampling_rate)
     frames = max(1, round(duration * model.config.frame_rate))
     torch.manual_seed(seed)
@@ -391,6 +392,7 @@ def judge_model(
     per_prompt = {p: float(np.mean([v.passed for v in verdicts if v.caption == p])) for p in prompts}
     report.update(
         model=model_path,
+        dtype=dtype,
         per_prompt=per_prompt,
         audio_seconds=audio_seconds,
         wall_seconds=wall,
@@ -407,11 +409,14 @@ def run_judge(
     duration: float = 1.5,
     device: str = "cpu",
     print_fn=print,
+    dtype: str = "float32",
 ) -> list[dict]:
     """Judge each model on the canonical prompts and print a table; returns one report per model."""
     if not model_paths:
         raise ValueError("give at least one model (a folder, Hub id or alias)")
-    reports = [judge_model(p, clips_per_template, seed, prompts, duration, device) for p in model_paths]
+    reports = [
+        judge_model(p, clips_per_template, seed, prompts, duration, device, dtype) for p in model_paths
+    ]
     if print_fn is not None:
         print_fn(format_reports(reports))
     return reports
@@ -436,13 +441,21 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--duration", type=float, default=1.5, help="seconds per clip")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=None, help="also write the reports to this JSON file")
+    from .cli import add_dtype_argument
+
+    add_dtype_argument(parser, default="float32")  # the shipped judge reports are float32
     return parser
 
 
 def main_judge(args: argparse.Namespace) -> int:
     try:
         reports = run_judge(
-            args.models, args.clips_per_template, args.seed, duration=args.duration, device=args.device
+            args.models,
+            args.clips_per_template,
+            args.seed,
+            duration=args.duration,
+            device=args.device,
+            dtype=args.dtype,
         )
     except ValueError as error:
         raise SystemExit(f"error: {error}") from error
