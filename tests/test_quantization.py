@@ -7,8 +7,12 @@ import soundfile
 import torch
 from torch import nn
 
-from audiogen_hf import AudioGenForConditionalGeneration, MagnetForConditionalGeneration, generation_audiogen
-from audiogen_hf import generation_magnet
+from audiogen_hf import (
+    AudioGenForConditionalGeneration,
+    MagnetForConditionalGeneration,
+    generation_audiogen,
+    generation_magnet,
+)
 from audiogen_hf.cli import main
 from audiogen_hf.quantization import (
     Int8WeightOnlyLinear,

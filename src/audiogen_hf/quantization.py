@@ -95,7 +95,7 @@ def quantize_int8(model: nn.Module, compute_dtype: torch.dtype = torch.bfloat16)
         )
     decoder.to(compute_dtype)
     for layer in decoder.layers:
-        for name, child in list(layer.named_modules()):
+        for child in list(layer.modules()):
             for attr, sub in list(child.named_children()):
                 if isinstance(sub, nn.Linear):
                     setattr(child, attr, Int8WeightOnlyLinear.from_linear(sub, compute_dtype))
