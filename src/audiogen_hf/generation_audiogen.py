@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig, GenerationMixin
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from .delay_pattern import build_delay_pattern, first_step_to_generate, revert_delay_pattern
 from .generation_utils import (
@@ -17,6 +16,7 @@ from .generation_utils import (
     with_null_condition,
 )
 from .sampling import apply_cfg, sample_next_token
+from .static_cache import EAGER_DECODING, DecodingPath
 
 
 def sliding_windows(prompt_frames: int, total_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
@@ -63,6 +63,7 @@ class AudioGenGenerationMixin(GenerationMixin):
         """
         check_generate_kwargs(kwargs)
         two_step = kwargs.pop("two_step_cfg", None)  # not a GenerationConfig field: it may also be set on one
+        compile_flag = kwargs.pop("compile", None)  # likewise (static_cache.py)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
         settings = resolve_sampling(config)
@@ -82,6 +83,7 @@ class AudioGenGenerationMixin(GenerationMixin):
         two_step = getattr(config, "two_step_cfg", False) if two_step is None else two_step
         if not isinstance(two_step, bool):
             raise ValueError(f"two_step_cfg must be True or False, got {two_step!r}.")
+        path = DecodingPath.from_generation_config(config, compile_flag, conditions.device)
 
         window = self.config.max_frames
         if inputs.prompt_frames >= window:
@@ -98,7 +100,15 @@ class AudioGenGenerationMixin(GenerationMixin):
         for start, frames in windows:
             prompt = None if codes is None else codes[..., start:]
             window_codes = self._generate_window(
-                conditions, prompt, frames, settings, guidance if use_cfg else None, generator, bar, two_step
+                conditions,
+                prompt,
+                frames,
+                settings,
+                guidance if use_cfg else None,
+                generator,
+                bar,
+                two_step,
+                path,
             )
             codes = window_codes if codes is None else torch.cat([codes[..., :start], window_codes], dim=-1)
         bar.close()
@@ -114,6 +124,7 @@ class AudioGenGenerationMixin(GenerationMixin):
         generator: torch.Generator | None,
         bar: tqdm,
         two_step: bool = False,
+        path: DecodingPath = EAGER_DECODING,
     ) -> torch.Tensor:
         """One audiocraft `LMModel.generate` call: `num_frames` frames (prompt included) with a fresh cache.
 
@@ -139,17 +150,16 @@ class AudioGenGenerationMixin(GenerationMixin):
         sequence, valid = build_delay_pattern(codes, delays, special)
         two_step = two_step and guidance_scale is not None
         passes = [conditions[:batch], conditions[batch:, :1]] if two_step else [conditions]
-        caches = [EncoderDecoderCache(DynamicCache(), DynamicCache()) for _ in passes]
+        caches = [path.new_cache(decoder_config, sequence.shape[-1], c.shape[1]) for c in passes]
+        first = first_step_to_generate(prompt_frames, delays)
         previous = 0
-        for step in range(first_step_to_generate(prompt_frames, delays), sequence.shape[-1]):
+        for step in range(first, sequence.shape[-1]):
             current = sequence[..., previous:step]
             if guidance_scale is not None and not two_step:
                 current = torch.cat([current, current], dim=0)
-            outputs = []
+            outputs, decoder = [], path.forward(self.decoder, prefill=step == first)
             for i, condition in enumerate(passes):
-                logits, caches[i] = self.decoder(
-                    current, condition, past_key_values=caches[i], use_cache=True
-                )
+                logits, caches[i] = decoder(current, condition, past_key_values=caches[i], use_cache=True)
                 outputs.append(logits[:, :, -1].float())
             logits = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=0)
             if guidance_scale is not None:
