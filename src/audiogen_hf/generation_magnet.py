@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -18,6 +19,7 @@ from .generation_utils import (
     with_null_condition,
 )
 from .sampling import apply_cfg, sample_from_probs
+from .static_cache import compiled_call, resolve_compile_config
 
 # audiocraft's `_generate_magnet` defaults, used when a generation config lacks a MAGNeT field.
 MAGNET_KNOB_DEFAULTS: dict = {
@@ -104,6 +106,7 @@ class _StageContext:
     knobs: MagnetDecodingSettings
     generator: torch.Generator | None
     bar: tqdm
+    decoder: Callable  # the decoder, or its compiled call (`compile=True` / `compile_config`)
 
     @property
     def prompt_frames(self) -> int:
@@ -139,8 +142,10 @@ class MagnetGenerationMixin(GenerationMixin):
         `AudioGenerationOutput` with `.audio` and `.sequences` (codes `[batch, codebooks, frames]`).
         """
         check_generate_kwargs(kwargs)
+        compile_flag = kwargs.pop("compile", None)  # not a GenerationConfig field (static_cache.py)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
+        compile_config = resolve_compile_config(config, compile_flag, self.decoder.device)
         knobs = resolve_magnet_settings(config, self.config.decoder.num_codebooks)
         sampling = resolve_sampling(config)
         inputs = prepare_generation_inputs(
@@ -159,6 +164,8 @@ class MagnetGenerationMixin(GenerationMixin):
             knobs=knobs,
             generator=generator,
             bar=bar,
+            # every step of a stage has the same shapes: one compiled graph per stage
+            decoder=self.decoder if compile_config is None else compiled_call(self.decoder, compile_config),
         )
         codes = self._initial_codes(inputs.batch_size, num_frames, inputs.prompt_codes)
         for stage, num_steps in enumerate(knobs.decoding_steps):
@@ -278,7 +285,7 @@ class MagnetGenerationMixin(GenerationMixin):
         """Logits `[B, 1, T, V]` of codebook `stage`, guided with the annealed CFG scale."""
         if context.use_cfg:
             codes = torch.cat([codes, codes], dim=0)
-        logits, _ = self.decoder(codes, context.conditions, attention_mask=band, codebooks=[stage])
+        logits, _ = context.decoder(codes, context.conditions, attention_mask=band, codebooks=[stage])
         logits = logits.float()
         if context.use_cfg:
             knobs = context.knobs
