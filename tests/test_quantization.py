@@ -16,6 +16,7 @@ from audiogen_hf import (
 from audiogen_hf.cli import main
 from audiogen_hf.quantization import (
     Int8WeightOnlyLinear,
+    auto_precision,
     quantize_int8,
     quantize_per_channel,
     set_precision,
@@ -143,3 +144,29 @@ def test_cli_dtype_flag(tmp_path, saved_audiogen, capsys):
     with pytest.raises(SystemExit):
         main(common + ["--dtype", "int4"])
     assert "invalid choice: 'int4'" in capsys.readouterr().err
+
+
+def test_auto_precision_is_the_measured_fastest(processor):
+    small = make_tiny_audiogen()
+    assert auto_precision(small) == "float32"
+    small.config.decoder.hidden_size = 1024  # only the rule reads it
+    assert auto_precision(small) == "bfloat16"
+    torch.manual_seed(0)
+    magnet = MagnetForConditionalGeneration(tiny_magnet_config(len(processor.tokenizer), 64, 0.5))
+    assert auto_precision(magnet) == "bfloat16"
+    assert set_precision(magnet, "auto").decoder.dtype == torch.bfloat16
+
+
+def test_cli_compile_flag_runs_the_static_cache_path(tmp_path, saved_audiogen, monkeypatch):
+    seen = []
+    original = AudioGenForConditionalGeneration.generate
+
+    def spy(self, *args, **kwargs):
+        seen.append({k: kwargs.get(k) for k in ("compile", "cache_implementation")})
+        return original(self, *args, **{**kwargs, "compile": False})  # no inductor build in a unit test
+
+    monkeypatch.setattr(AudioGenForConditionalGeneration, "generate", spy)
+    out = tmp_path / "c.wav"
+    args = ["generate", "rain", "--model", str(saved_audiogen), "--duration", "0.1", "--no-progress"]
+    assert main(args + ["-o", str(out), "--compile"]) == 0
+    assert seen == [{"compile": True, "cache_implementation": "static"}] and out.exists()

@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_dtype_argument(gen)
+    gen.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the decoder step (AudioGen with a static cache); pays off for long or repeated runs",
+    )
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     from .judge import add_judge_arguments
 
@@ -55,15 +60,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def add_dtype_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
-    from .quantization import DEFAULT_CPU_PRECISION, PRECISIONS
+    from .quantization import AUTO_PRECISION, PRECISIONS
 
-    why = "the fastest that keeps the embedded models' judge score (docs/performance.md)"
+    why = (
+        ": the fastest measured on CPU that keeps the embedded models' judge score (MAGNeT bfloat16, "
+        "AudioGen float32 below 1024 wide, else bfloat16; docs/performance.md)"
+    )
     parser.add_argument(
         "--dtype",
-        choices=PRECISIONS,
-        default=default or DEFAULT_CPU_PRECISION,
+        choices=(*PRECISIONS, AUTO_PRECISION),
+        default=default or AUTO_PRECISION,
         help="decoder precision (text encoder and codec stay float32; logits are sampled in float32); "
-        f"default {default or DEFAULT_CPU_PRECISION}" + ("" if default else f": {why}"),
+        f"default {default or AUTO_PRECISION}" + ("" if default else why),
     )
 
 
@@ -130,6 +138,10 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
         knobs["do_sample"] = False
     if args.two_step_cfg:
         knobs["two_step_cfg"] = True
+    if args.compile:
+        knobs["compile"] = True
+        if model.config.model_type == "audiogen":
+            knobs["cache_implementation"] = "static"
     if args.duration is not None:
         if args.duration <= 0:
             raise SystemExit(f"error: --duration must be > 0 seconds, got {args.duration}.")

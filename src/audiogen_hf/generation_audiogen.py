@@ -108,7 +108,7 @@ class AudioGenGenerationMixin(GenerationMixin):
                 generator,
                 bar,
                 two_step,
-                path,
+                path=path,
             )
             codes = window_codes if codes is None else torch.cat([codes[..., :start], window_codes], dim=-1)
         bar.close()

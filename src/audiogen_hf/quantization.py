@@ -15,9 +15,12 @@ import torch
 from torch import nn
 
 PRECISIONS = ("float32", "bfloat16", "float16", "int8")
-# The CLI's default: the fastest precision whose judge scores stay within 3 points of float32 on the embedded
-# models (measured in docs/performance.md).
-DEFAULT_CPU_PRECISION = "float32"
+# The CLI's default, "auto": the fastest precision on this CPU among those whose judge scores stay within 3
+# points of float32 on the embedded models (all three do; docs/performance.md). MAGNeT's full-window forward is
+# compute-bound: bf16 is fastest at every size measured. AudioGen's one-token steps are overhead-bound on the
+# embedded 128-wide decoder (float32 fastest) and weight-bandwidth-bound at 1024 wide (bf16 fastest).
+AUTO_PRECISION = "auto"
+BANDWIDTH_BOUND_HIDDEN_SIZE = 1024
 _FLOAT_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -102,13 +105,22 @@ def quantize_int8(model: nn.Module, compute_dtype: torch.dtype = torch.bfloat16)
     return model
 
 
+def auto_precision(model: nn.Module) -> str:
+    """The measured-fastest precision for this model on a CPU (see `AUTO_PRECISION`)."""
+    if model.config.model_type == "magnet":
+        return "bfloat16"
+    return "bfloat16" if model.config.decoder.hidden_size >= BANDWIDTH_BOUND_HIDDEN_SIZE else "float32"
+
+
 def set_precision(model: nn.Module, precision: str) -> nn.Module:
-    """Run the decoder in `precision` ("float32", "bfloat16", "float16" or "int8"), in place.
+    """Run the decoder in `precision` ("float32", "bfloat16", "float16", "int8" or "auto"), in place.
 
     Text encoder, projection and codec are left as they are (float32 after a default `from_pretrained`).
     """
+    if precision == AUTO_PRECISION:
+        precision = auto_precision(model)
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+        raise ValueError(f"precision must be one of {PRECISIONS} or 'auto', got {precision!r}.")
     if precision == "int8":
         return quantize_int8(model)
     model.decoder.to(_FLOAT_DTYPES[precision])
