@@ -17,7 +17,7 @@ from .generation_utils import (
 )
 from .negative_prompts import GuidanceConditions, build_guidance_conditions, pop_negative_prompt
 from .sampling import apply_cfg, sample_next_token
-from .streaming import check_streamer, put_completed_frame
+from .streaming import ends_stream, put_completed_frame
 
 
 def sliding_windows(prompt_frames: int, total_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
@@ -43,6 +43,7 @@ class AudioGenGenerationMixin(GenerationMixin):
     """`generate()` for AudioGen. Uses transformers' GenerationConfig precedence and Cache classes, and
     audiocraft's own sampling so converted checkpoints give audiocraft's tokens."""
 
+    @ends_stream
     @torch.no_grad()
     def generate(
         self,
@@ -68,7 +69,6 @@ class AudioGenGenerationMixin(GenerationMixin):
         check_generate_kwargs(kwargs)
         two_step = kwargs.pop("two_step_cfg", None)  # not a GenerationConfig field: it may also be set on one
         streamer = kwargs.pop("streamer", None)
-        check_streamer(streamer)
         negative = pop_negative_prompt(kwargs)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})

@@ -165,4 +165,3 @@ def prepare_generation_inputs(
         if prompt_codes is not None:
             prompt_codes = prompt_codes.repeat_interleave(num_return_sequences, dim=0)
     return GenerationInputs(conditions, prompt_codes, is_conditional=input_ids is not None)
-

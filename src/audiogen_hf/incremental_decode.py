@@ -24,24 +24,21 @@ from transformers.models.encodec.modeling_encodec import (
 def context_margin_frames(layers: list[nn.Module]) -> int:
     """A safe bound, in input frames, on how far the output of `layers` looks left or right.
 
-    Walks the convolutions in forward order: a kernel of `k` samples at a rate of `scale` samples per frame
-    reaches at most `ceil(k / scale)` frames either way (a transposed conv's kernel counts at its output
-    rate); the zero padding at a window's edge corrupts no further than that.
+    Walks the convolutions in forward order at `scale` samples per input frame: a conv of (dilated) kernel
+    `k` reaches at most `k - 1` samples either way, a transposed conv at most its kernel at its output rate.
+    The zero padding at a window's edge corrupts no further than the sum of these reaches.
     """
-    margin, scale = 1, 1
+    reach, scale = 0.0, 1
     for layer in layers:
         for module in layer.modules():
             if isinstance(module, EncodecConv1d):
-                margin += math.ceil(int(module.kernel_size) / scale)
+                reach += (int(module.kernel_size) - 1) / scale
             elif isinstance(module, EncodecConvTranspose1d):
-                stride = module.conv.stride[0]
-                margin += math.ceil(
-                    module.conv.kernel_size[0] / (scale * stride)
-                )  # kernel at the output rate
-                scale *= stride
+                scale *= module.conv.stride[0]
+                reach += module.conv.kernel_size[0] / scale
             elif isinstance(module, EncodecLSTM):
                 raise ValueError("an LSTM has unbounded context; carry its state instead of re-decoding.")
-    return margin
+    return math.ceil(reach) + 1
 
 
 def check_streamable_codec(codec) -> None:

@@ -9,14 +9,17 @@ The contract `generate(..., streamer=s)` keeps (AudioGen):
   delay and the last ones during the pattern's tail. The pattern is already undone: each put holds real
   codes for every codebook. Past the model's window (sliding-window generation), the frames a new window
   re-reads as its prompt are not sent again: the concatenation of all puts is the returned `sequences`;
-- `s.end()` once, when the codes are complete (also after an error, so a consumer never waits forever).
+- `s.end()` once per call, when the codes are complete, and also when the call fails (even on a bad
+  argument, before any put), so a consumer in another thread never waits forever.
 The streamer is reused across `generate()` calls: every call starts with a prompt put and ends with `end()`.
 """
 
 from __future__ import annotations
 
+import functools
 import queue
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +60,40 @@ def check_streamer(streamer) -> None:
         raise TypeError(
             f"streamer must have put(codes) and end() (a transformers BaseStreamer), got {type(streamer).__name__}."
         )
+
+
+class _OneCallStream:
+    """What one `generate()` call streams to: forwards `put`, and `end` at most once."""
+
+    def __init__(self, streamer: BaseStreamer):
+        self.streamer = streamer
+        self.ended = False
+
+    def put(self, value: torch.Tensor) -> None:
+        self.streamer.put(value)
+
+    def end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.streamer.end()
+
+
+def ends_stream(generate: Callable) -> Callable:
+    """Decorate `generate(self, ..., streamer=None)` so that its streamer is ended exactly once per call,
+    however the call ends (`generate` ends it itself before decoding the returned audio)."""
+
+    @functools.wraps(generate)
+    def wrapper(self, *args, streamer: BaseStreamer | None = None, **kwargs):
+        if streamer is None:
+            return generate(self, *args, **kwargs)
+        check_streamer(streamer)
+        stream = _OneCallStream(streamer)
+        try:
+            return generate(self, *args, streamer=stream, **kwargs)
+        finally:
+            stream.end()
+
+    return wrapper
 
 
 class AudioStreamer(BaseStreamer):
@@ -166,3 +203,26 @@ def stream_to_files(chunks, paths: list[Path], sampling_rate: int) -> int:
     finally:
         for file in files:
             file.close()
+
+
+def generate_to_files(model, paths: list[Path], chunk_frames: int = 25, **generate_kwargs) -> int:
+    """Run `model.generate(**generate_kwargs)` in a thread and append its audio to `paths` (one per batch
+    row) as chunks are decoded. Returns the number of chunks; an error in generate() is re-raised here."""
+    streamer = AudioStreamer(model, chunk_frames=chunk_frames)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            model.generate(**generate_kwargs, streamer=streamer)
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="audiogen-hf-generate")
+    thread.start()
+    try:
+        count = stream_to_files(streamer, paths, model.config.sampling_rate)
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    return count
