@@ -127,7 +127,8 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     generator = torch.Generator(args.device).manual_seed(args.seed) if args.seed is not None else None
     rate = model.config.sampling_rate
     if args.stream:
-        return _generate_streaming(model, paths, dict(**inputs, generator=generator, **knobs), rate)
+        stream_kwargs = dict(**inputs, generator=generator, progress=not args.no_progress, **knobs)
+        return _generate_streaming(model, paths, stream_kwargs, rate)
     audio = model.generate(**inputs, generator=generator, progress=not args.no_progress, **knobs)
     for path, clip in zip(paths, audio.float().cpu().numpy(), strict=True):
         soundfile.write(path, np.ascontiguousarray(clip.T), rate)
