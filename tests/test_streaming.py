@@ -12,11 +12,16 @@ import soundfile
 import torch
 from transformers.generation.streamers import BaseStreamer
 
-from audiogen_hf import DEFAULT_MODEL, AudioGenForConditionalGeneration, MagnetForConditionalGeneration
+from audiogen_hf import (
+    DEFAULT_MODEL,
+    AudioGenForConditionalGeneration,
+    AudioStreamer,
+    MagnetForConditionalGeneration,
+)
 from audiogen_hf.cli import main
 from audiogen_hf.delay_pattern import build_delay_pattern
 from audiogen_hf.incremental_decode import IncrementalCodecDecoder
-from audiogen_hf.streaming import AudioStreamer, completed_frame, stream_to_files
+from audiogen_hf.streaming import completed_frame, stream_to_files
 from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 
 from .conftest import make_tiny_audiogen
