@@ -118,7 +118,7 @@ class AudioGenGenerationMixin(GenerationMixin):
                     generator,
                     bar,
                     two_step,
-                    streamer,
+                    streamer=streamer,
                 )
                 codes = window_codes if codes is None else torch.cat([codes[..., :start], window_codes], -1)
         finally:
