@@ -149,7 +149,8 @@ class AudioGenGenerationMixin(GenerationMixin):
         `two_step` (audiocraft's `two_step_cfg`) runs the conditional and the null rows as two forward passes
         with their own caches, the null one on a single zero condition token (all-zero keys attend alike, so the
         logits match the batched pass): half the peak batch, at the cost of two smaller calls per step. Unlike
-        audiocraft, which then reads the scale from the model's training config, it uses `guidance_scale`."""
+        audiocraft, which then reads the scale from the model's training config, it uses `guidance_scale`. A negative
+        prompt always gets its full length (`GuidanceConditions.passes`)."""
         decoder_config = self.config.decoder
         delays, special = decoder_config.delays, decoder_config.special_token_id
         batch = conditions.batch_size

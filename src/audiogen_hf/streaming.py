@@ -104,6 +104,7 @@ class AudioStreamer(BaseStreamer):
     convolutions are re-run on a bounded left context and the audio of the last `latency_frames` frames is
     held back until later frames (or the end) fix it, while the LSTM state is carried across chunks.
 
+    The decoding runs inside `put()`, in the thread that generates (a few ms per chunk for the 16 kHz codec).
     `skip_prompt=True` leaves the audio prompt's samples out (they still serve as decoding context).
     `timeout` (seconds) bounds the wait for each chunk (`queue.Empty` is raised), as in transformers'
     `TextIteratorStreamer`. Iteration stops at the end of each generation; iterate again for the next one.
