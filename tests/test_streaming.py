@@ -189,6 +189,19 @@ def test_failed_generate_still_ends_the_stream(audiogen, processor):
         next(streamer)
 
 
+def test_failure_mid_generation_ends_the_stream_once(audiogen, processor):
+    class FailingStreamer(RecordingStreamer):
+        def put(self, value):
+            super().put(value)
+            if len(self.calls) == 3:
+                raise RuntimeError("consumer gone")
+
+    streamer = FailingStreamer()
+    with pytest.raises(RuntimeError, match="consumer gone"):
+        audiogen.generate(**processor(text=["dog"]), max_new_tokens=6, streamer=streamer)
+    assert len(streamer.calls) == 4 and streamer.calls[-1] == "end"
+
+
 def test_streamer_argument_errors(audiogen, processor):
     with pytest.raises(TypeError, match="put"):
         audiogen.generate(**processor(text=["dog"]), max_new_tokens=3, streamer=object())
