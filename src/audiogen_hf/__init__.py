@@ -13,6 +13,7 @@ from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
 from .modeling_outputs import AudioGenerationOutput, CodebookLMOutput
 from .processing_audiogen import AudioGenProcessor
 from .registration import register
+from .streaming import AudioStreamer
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "AudioGenForConditionalGeneration",
     "AudioGenProcessor",
     "AudioGenerationOutput",
+    "AudioStreamer",
     "CodebookLMOutput",
     "DEFAULT_MAGNET_MODEL",
     "DEFAULT_MODEL",

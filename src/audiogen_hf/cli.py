@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--two-step-cfg", action="store_true", help="AudioGen: guidance as two passes (half the peak batch)"
     )
+    gen.add_argument("--negative-prompt", default=None, help="text to guide away from (replaces CFG's null)")
+    gen.add_argument(
+        "--stream", action="store_true", help="AudioGen: write the audio to the output as it is generated"
+    )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_dtype_argument(gen)
     gen.add_argument(
@@ -125,6 +129,8 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     if args.audio_prompt:
         wav, rate = soundfile.read(args.audio_prompt, dtype="float32", always_2d=True)
         audio_kwargs = {"audio": [wav.T] * len(args.prompts), "sampling_rate": rate}
+    if args.negative_prompt is not None:
+        audio_kwargs["negative_text"] = args.negative_prompt
     inputs = processor(text=list(args.prompts), **audio_kwargs).to(args.device)
     knobs = {
         "guidance_scale": args.guidance_scale,
@@ -147,11 +153,26 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
             raise SystemExit(f"error: --duration must be > 0 seconds, got {args.duration}.")
         knobs["max_new_tokens"] = max(1, round(args.duration * model.config.frame_rate))
     generator = torch.Generator(args.device).manual_seed(args.seed) if args.seed is not None else None
-    audio = model.generate(**inputs, generator=generator, progress=not args.no_progress, **knobs)
     rate = model.config.sampling_rate
+    if args.stream:
+        stream_kwargs = dict(**inputs, generator=generator, progress=not args.no_progress, **knobs)
+        return _generate_streaming(model, paths, stream_kwargs, rate)
+    audio = model.generate(**inputs, generator=generator, progress=not args.no_progress, **knobs)
     for path, clip in zip(paths, audio.float().cpu().numpy(), strict=True):
         soundfile.write(path, np.ascontiguousarray(clip.T), rate)
         print(f"wrote {path} ({clip.shape[-1] / rate:.2f} s at {rate} Hz)")
+    return paths
+
+
+def _generate_streaming(model, paths: list[Path], generate_kwargs: dict, rate: int) -> list[Path]:
+    from .modeling_audiogen import AudioGenForConditionalGeneration
+    from .streaming import generate_to_files
+
+    if not isinstance(model, AudioGenForConditionalGeneration):
+        raise ValueError("--stream needs an AudioGen model: MAGNeT decodes every frame at once.")
+    chunks = generate_to_files(model, paths, **generate_kwargs)
+    for path in paths:
+        print(f"streamed {path} ({chunks} chunks, {soundfile.info(str(path)).duration:.2f} s at {rate} Hz)")
     return paths
 
 

@@ -13,10 +13,11 @@ from .generation_utils import (
     prepare_generation_inputs,
     reject_unused_kwargs,
     resolve_sampling,
-    with_null_condition,
 )
+from .negative_prompts import GuidanceConditions, build_guidance_conditions, pop_negative_prompt
 from .sampling import apply_cfg, sample_next_token
 from .static_cache import EAGER_DECODING, DecodingPath
+from .streaming import ends_stream, put_completed_frame
 
 
 def sliding_windows(prompt_frames: int, total_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
@@ -42,6 +43,7 @@ class AudioGenGenerationMixin(GenerationMixin):
     """`generate()` for AudioGen. Uses transformers' GenerationConfig precedence and Cache classes, and
     audiocraft's own sampling so converted checkpoints give audiocraft's tokens."""
 
+    @ends_stream
     @torch.no_grad()
     def generate(
         self,
@@ -60,10 +62,15 @@ class AudioGenGenerationMixin(GenerationMixin):
         prompt. Returns the waveform `[batch, channels, samples]`, or with `return_dict_in_generate=True` an
         `AudioGenerationOutput` with `.audio` and `.sequences` (codes `[batch, codebooks, frames]`).
         Past the model's window, generation continues with audiocraft's sliding window (`extend_stride` s).
+        `streamer` (a transformers `BaseStreamer`, e.g. `AudioStreamer`) receives the prompt's codes, then each
+        complete frame, then `end()` (see `streaming.py`). `negative_input_ids` / `negative_attention_mask`
+        (the processor's `negative_text=`) replace CFG's null condition (see `negative_prompts.py`).
         """
         check_generate_kwargs(kwargs)
         two_step = kwargs.pop("two_step_cfg", None)  # not a GenerationConfig field: it may also be set on one
         compile_flag = kwargs.pop("compile", None)  # likewise (static_cache.py)
+        streamer = kwargs.pop("streamer", None)
+        negative = pop_negative_prompt(kwargs)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
         settings = resolve_sampling(config)
@@ -79,7 +86,9 @@ class AudioGenGenerationMixin(GenerationMixin):
         stride = int(frame_rate * float(getattr(config, "extend_stride", 2.0)))
         guidance = float(config.guidance_scale) if config.guidance_scale is not None else 1.0
         use_cfg = inputs.is_conditional and guidance != 1.0
-        conditions = with_null_condition(self, inputs.conditions, use_cfg)
+        conditions = build_guidance_conditions(
+            self, inputs.conditions, negative, use_cfg, num_return_sequences
+        )
         two_step = getattr(config, "two_step_cfg", False) if two_step is None else two_step
         if not isinstance(two_step, bool):
             raise ValueError(f"two_step_cfg must be True or False, got {two_step!r}.")
@@ -97,26 +106,38 @@ class AudioGenGenerationMixin(GenerationMixin):
         steps = sum(frames - p + max_delay for (_, frames), p in zip(windows, prompt_lengths, strict=True))
         bar = tqdm(total=steps, disable=not progress, desc="decoding", unit="step")
         codes = inputs.prompt_codes
-        for start, frames in windows:
-            prompt = None if codes is None else codes[..., start:]
-            window_codes = self._generate_window(
-                conditions,
-                prompt,
-                frames,
-                settings,
-                guidance if use_cfg else None,
-                generator,
-                bar,
-                two_step,
-                path=path,
-            )
-            codes = window_codes if codes is None else torch.cat([codes[..., :start], window_codes], dim=-1)
-        bar.close()
+        try:
+            if streamer is not None:
+                streamer.put(inputs.prompt_codes if codes is not None else self._no_frames(inputs.batch_size))
+            for start, frames in windows:
+                prompt = None if codes is None else codes[..., start:]
+                window_codes = self._generate_window(
+                    conditions,
+                    prompt,
+                    frames,
+                    settings,
+                    guidance if use_cfg else None,
+                    generator,
+                    bar,
+                    two_step,
+                    streamer=streamer,
+                    path=path,
+                )
+                codes = window_codes if codes is None else torch.cat([codes[..., :start], window_codes], -1)
+        finally:
+            bar.close()
+            if streamer is not None:
+                streamer.end()
         return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate))
+
+    def _no_frames(self, batch_size: int) -> torch.Tensor:
+        """The empty prompt `[B, K, 0]` a streamer receives first when there is no audio prompt."""
+        device = self.enc_to_dec_proj.weight.device
+        return torch.zeros(batch_size, self.config.decoder.num_codebooks, 0, dtype=torch.long, device=device)
 
     def _generate_window(
         self,
-        conditions: torch.Tensor,
+        conditions: GuidanceConditions,
         prompt: torch.Tensor | None,
         num_frames: int,
         settings: SamplingSettings,
@@ -125,17 +146,19 @@ class AudioGenGenerationMixin(GenerationMixin):
         bar: tqdm,
         two_step: bool = False,
         path: DecodingPath = EAGER_DECODING,
+        streamer=None,
     ) -> torch.Tensor:
         """One audiocraft `LMModel.generate` call: `num_frames` frames (prompt included) with a fresh cache.
 
         `two_step` (audiocraft's `two_step_cfg`) runs the conditional and the null rows as two forward passes
         with their own caches, the null one on a single zero condition token (all-zero keys attend alike, so the
         logits match the batched pass): half the peak batch, at the cost of two smaller calls per step. Unlike
-        audiocraft, which then reads the scale from the model's training config, it uses `guidance_scale`."""
+        audiocraft, which then reads the scale from the model's training config, it uses `guidance_scale`. A negative
+        prompt always gets its full length (`GuidanceConditions.passes`)."""
         decoder_config = self.config.decoder
         delays, special = decoder_config.delays, decoder_config.special_token_id
-        batch = conditions.shape[0] // (2 if guidance_scale is not None else 1)
-        device = conditions.device
+        batch = conditions.batch_size
+        device = conditions.positive.device
         codes = torch.full(
             (batch, decoder_config.num_codebooks, num_frames), -1, dtype=torch.long, device=device
         )
@@ -148,18 +171,20 @@ class AudioGenGenerationMixin(GenerationMixin):
         if prompt is not None:
             codes[..., :prompt_frames] = prompt
         sequence, valid = build_delay_pattern(codes, delays, special)
-        two_step = two_step and guidance_scale is not None
-        passes = [conditions[:batch], conditions[batch:, :1]] if two_step else [conditions]
+        passes = conditions.passes(two_step and guidance_scale is not None)
         caches = [path.new_cache(decoder_config, sequence.shape[-1], c.shape[1]) for c in passes]
         first = first_step_to_generate(prompt_frames, delays)
         previous = 0
         for step in range(first, sequence.shape[-1]):
             current = sequence[..., previous:step]
-            if guidance_scale is not None and not two_step:
-                current = torch.cat([current, current], dim=0)
             outputs, decoder = [], path.forward(self.decoder, prefill=step == first)
-            for i, condition in enumerate(passes):
-                logits, caches[i] = decoder(current, condition, past_key_values=caches[i], use_cache=True)
+            for i, condition in enumerate(passes):  # a pass holds cond rows, uncond rows or both
+                logits, caches[i] = decoder(
+                    current.repeat(condition.shape[0] // batch, 1, 1),
+                    condition,
+                    past_key_values=caches[i],
+                    use_cache=True,
+                )
                 outputs.append(logits[:, :, -1].float())
             logits = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=0)
             if guidance_scale is not None:
@@ -178,4 +203,5 @@ class AudioGenGenerationMixin(GenerationMixin):
             sequence[..., step : step + 1] = torch.where(slot == -1, next_tokens, slot)
             previous = step
             bar.update(1)
+            put_completed_frame(streamer, sequence, step, delays, prompt_frames)
         return revert_delay_pattern(sequence, delays, num_frames)

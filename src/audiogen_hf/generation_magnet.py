@@ -16,8 +16,8 @@ from .generation_utils import (
     prepare_generation_inputs,
     reject_unused_kwargs,
     resolve_sampling,
-    with_null_condition,
 )
+from .negative_prompts import GuidanceConditions, build_guidance_conditions, pop_negative_prompt
 from .sampling import apply_cfg, sample_from_probs
 from .static_cache import compiled_call, resolve_compile_config
 
@@ -99,7 +99,7 @@ def resolve_magnet_settings(config: GenerationConfig, num_codebooks: int) -> Mag
 class _StageContext:
     """What every stage of one `generate()` call shares."""
 
-    conditions: torch.Tensor  # [B or 2B, L, D]; [cond; null] when use_cfg
+    conditions: GuidanceConditions  # cond rows, and the null (or negative) ones when use_cfg
     use_cfg: bool
     prompt: torch.Tensor | None  # [B, K, P]
     sampling: SamplingSettings
@@ -140,16 +140,33 @@ class MagnetGenerationMixin(GenerationMixin):
 
         Returns the waveform `[batch, channels, samples]`, or with `return_dict_in_generate=True` an
         `AudioGenerationOutput` with `.audio` and `.sequences` (codes `[batch, codebooks, frames]`).
+
+        `callback(stage, codes)` is called after each stage (one per codebook) with a copy of the codes
+        `[batch, codebooks, frames]`: codebooks up to `stage` are final, later ones still hold the mask id.
+        `negative_input_ids` / `negative_attention_mask` (the processor's `negative_text=`) replace CFG's
+        null condition (see `negative_prompts.py`).
         """
         check_generate_kwargs(kwargs)
         compile_flag = kwargs.pop("compile", None)  # not a GenerationConfig field (static_cache.py)
+        callback = kwargs.pop("callback", None)
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"callback must be callable as callback(stage, codes), got {type(callback).__name__}."
+            )
+        if kwargs.pop("streamer", None) is not None:
+            raise ValueError(
+                "MAGNeT decodes all frames together, stage by stage, so it has no frames to stream: pass "
+                "callback=fn, called as fn(stage, codes) after each stage."
+            )
+        negative = pop_negative_prompt(kwargs)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
         compile_config = resolve_compile_config(config, compile_flag, self.decoder.device)
         knobs = resolve_magnet_settings(config, self.config.decoder.num_codebooks)
         sampling = resolve_sampling(config)
+        num_return_sequences = config.num_return_sequences or 1
         inputs = prepare_generation_inputs(
-            self, input_ids, attention_mask, input_values, padding_mask, config.num_return_sequences or 1
+            self, input_ids, attention_mask, input_values, padding_mask, num_return_sequences
         )
         num_frames = self._magnet_num_frames(config, inputs.prompt_frames, knobs.span_arrangement)
         # guidance fixed at 1 is the conditional logits alone: skip the null-condition pass (half the work)
@@ -157,7 +174,9 @@ class MagnetGenerationMixin(GenerationMixin):
         use_cfg = inputs.is_conditional and not no_guidance
         bar = tqdm(total=knobs.total_steps, disable=not progress, desc="MAGNeT decoding", unit="step")
         context = _StageContext(
-            conditions=with_null_condition(self, inputs.conditions, use_cfg),
+            conditions=build_guidance_conditions(
+                self, inputs.conditions, negative, use_cfg, num_return_sequences
+            ),
             use_cfg=use_cfg,
             prompt=inputs.prompt_codes,
             sampling=sampling,
@@ -170,6 +189,8 @@ class MagnetGenerationMixin(GenerationMixin):
         codes = self._initial_codes(inputs.batch_size, num_frames, inputs.prompt_codes)
         for stage, num_steps in enumerate(knobs.decoding_steps):
             codes = self._generate_stage(codes, stage, num_steps, context)
+            if callback is not None:
+                callback(stage, codes.clone())
         bar.close()
         return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate))
 
@@ -283,10 +304,16 @@ class MagnetGenerationMixin(GenerationMixin):
         context: _StageContext,
     ) -> torch.Tensor:
         """Logits `[B, 1, T, V]` of codebook `stage`, guided with the annealed CFG scale."""
-        if context.use_cfg:
-            codes = torch.cat([codes, codes], dim=0)
-        logits, _ = context.decoder(codes, context.conditions, attention_mask=band, codebooks=[stage])
-        logits = logits.float()
+        batch = codes.shape[0]
+        logits = torch.cat(
+            [
+                context.decoder(
+                    codes.repeat(c.shape[0] // batch, 1, 1), c, attention_mask=band, codebooks=[stage]
+                )[0]
+                for c in context.conditions.passes()
+            ],
+            dim=0,
+        ).float()
         if context.use_cfg:
             knobs = context.knobs
             logits = apply_cfg(

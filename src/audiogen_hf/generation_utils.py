@@ -165,10 +165,3 @@ def prepare_generation_inputs(
         if prompt_codes is not None:
             prompt_codes = prompt_codes.repeat_interleave(num_return_sequences, dim=0)
     return GenerationInputs(conditions, prompt_codes, is_conditional=input_ids is not None)
-
-
-def with_null_condition(model, conditions: torch.Tensor, use_cfg: bool) -> torch.Tensor:
-    """`[cond; null]` for batched CFG: the null rows are zeros of the same padded length (audiocraft)."""
-    if not use_cfg:
-        return conditions
-    return torch.cat([conditions, model.null_condition(*conditions.shape[:2])], dim=0)

@@ -62,26 +62,32 @@ class AudioGenProcessor(ProcessorMixin):
     Text follows audiocraft's T5 conditioner: right padding to the longest prompt, no truncation, `</s>`
     appended, and the mask of empty prompts zeroed (an empty text is the unconditional description).
     Audio is resampled with julius to the codec's rate and downmixed to its channel count.
+    `negative_text=` (one text, or one per prompt) is tokenized the same way but on its own, so it never
+    changes the prompts' padding, into `negative_input_ids` / `negative_attention_mask` for `generate()`.
     """
 
     def __init__(self, feature_extractor, tokenizer):
         super().__init__(feature_extractor, tokenizer)
 
-    def __call__(self, text=None, audio=None, sampling_rate: int | None = None, **kwargs) -> BatchFeature:
+    def __call__(
+        self, text=None, audio=None, sampling_rate: int | None = None, negative_text=None, **kwargs
+    ) -> BatchFeature:
         texts = _as_text_list(text)
         if texts is None and audio is None:
             raise ValueError("pass text=..., audio=... (with sampling_rate=...), or both.")
         return_tensors = kwargs.pop("return_tensors", "pt")
+        kwargs.setdefault("padding", True)
         data: dict = {}
         if texts is not None:
-            kwargs.setdefault("padding", True)
-            encoded = self.tokenizer(texts, return_tensors="pt", **kwargs)
-            mask = encoded["attention_mask"].clone()
-            for i, t in enumerate(texts):
-                if t == "":
-                    mask[i] = 0
-            data["input_ids"] = encoded["input_ids"]
-            data["attention_mask"] = mask
+            data["input_ids"], data["attention_mask"] = self._tokenize(texts, **kwargs)
+        if negative_text is not None:
+            negatives = _as_text_list(negative_text)
+            if texts is None or len(negatives) not in (1, len(texts)):
+                raise ValueError(
+                    f"negative_text needs text prompts and gives one negative for all or one per prompt; got "
+                    f"{len(negatives)} negatives for {0 if texts is None else len(texts)} prompts."
+                )
+            data["negative_input_ids"], data["negative_attention_mask"] = self._tokenize(negatives, **kwargs)
         if audio is not None:
             if sampling_rate is None:
                 raise ValueError(
@@ -102,6 +108,15 @@ class AudioGenProcessor(ProcessorMixin):
             data["input_values"] = features["input_values"]
             data["padding_mask"] = features["padding_mask"]
         return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _tokenize(self, texts: list[str], **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids and mask, the mask of empty texts zeroed (audiocraft's empty description)."""
+        encoded = self.tokenizer(texts, return_tensors="pt", **kwargs)
+        mask = encoded["attention_mask"].clone()
+        for i, t in enumerate(texts):
+            if t == "":
+                mask[i] = 0
+        return encoded["input_ids"], mask
 
     def _to_codec_format(self, wav: torch.Tensor, sampling_rate: int) -> torch.Tensor:
         """audiocraft's `convert_audio`: resample (julius) then average channels down to the codec's."""
