@@ -92,7 +92,7 @@ class AudioGenGenerationMixin(GenerationMixin):
         two_step = getattr(config, "two_step_cfg", False) if two_step is None else two_step
         if not isinstance(two_step, bool):
             raise ValueError(f"two_step_cfg must be True or False, got {two_step!r}.")
-        path = DecodingPath.from_generation_config(config, compile_flag, conditions.device)
+        path = DecodingPath.from_generation_config(config, compile_flag, conditions.positive.device)
 
         window = self.config.max_frames
         if inputs.prompt_frames >= window:
