@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    from .judge import add_judge_arguments
+    from .evaluation.judge import add_judge_arguments
 
     add_judge_arguments(
         commands.add_parser("judge", help="score prompt adherence of models with the DSP judge")
@@ -130,7 +130,7 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "judge":
-        from .judge import main_judge
+        from .evaluation.judge import main_judge
 
         return main_judge(args)
     try:
