@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     add_judge_arguments(
         commands.add_parser("judge", help="score prompt adherence of models with the DSP judge")
     )
+    from .evaluation.cli import add_evaluate_arguments
+
+    add_evaluate_arguments(
+        commands.add_parser("evaluate", help="Fréchet distance, KL, CLAP score against reference clips")
+    )
     return parser
 
 
@@ -133,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluation.judge import main_judge
 
         return main_judge(args)
+    if args.command == "evaluate":
+        from .evaluation.cli import main_evaluate
+
+        return main_evaluate(args)
     try:
         run_generate(args)
     except (ValueError, TypeError, OSError) as error:
