@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     add_evaluate_arguments(
         commands.add_parser("evaluate", help="Fréchet distance, KL, CLAP score against reference clips")
     )
+    from .demo import add_demo_arguments
+
+    add_demo_arguments(commands.add_parser("demo", help="web demo (Gradio; pip install 'audiogen-hf[demo]')"))
     return parser
 
 
@@ -142,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluation.cli import main_evaluate
 
         return main_evaluate(args)
+    if args.command == "demo":
+        from .demo import main_demo
+
+        return main_demo(args)
     try:
         run_generate(args)
     except (ValueError, TypeError, OSError) as error:
