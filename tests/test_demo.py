@@ -38,7 +38,8 @@ def test_callback_generates_seeded_audio_for_both_models(generator):
     for label in ("AudioGen", "MAGNeT"):
         rate, audio = generator(label, "a low tone", 0.6, 3, 0.0, None)
         assert rate == 16000 and audio.dtype == np.int16 and audio.ndim == 1
-        assert len(audio) == pytest.approx(0.6 * rate, abs=rate // 50)  # 30 frames: a multiple of MAGNeT's span
+        # 0.6 s = 30 frames, a whole number of MAGNeT's spans (it rounds down to one)
+        assert len(audio) == pytest.approx(0.6 * rate, abs=rate // 50)
         again = generator(label, "a low tone", 0.6, 3, 0.0, None)[1]
         other = generator(label, "a low tone", 0.6, 4, 0.0, None)[1]
         np.testing.assert_array_equal(audio, again)

@@ -92,7 +92,9 @@ def _require_gradio():
     return gradio
 
 
-def build_demo(models: dict[str, str] | None = None, device: str = "cpu", generator: DemoGenerator | None = None):
+def build_demo(
+    models: dict[str, str] | None = None, device: str = "cpu", generator: DemoGenerator | None = None
+):
     """The Gradio Blocks app (not launched): `build_demo().launch()`; `models` maps picker labels to model
     folders or aliases (default: both embedded demo models)."""
     gr = _require_gradio()
@@ -115,7 +117,9 @@ def build_demo(models: dict[str, str] | None = None, device: str = "cpu", genera
                 labels = list(generate.models)
                 model = gr.Radio(labels, value=labels[0], label="model", elem_id="model")
                 prompt = gr.Textbox(label="prompt", value="a rising chirp", elem_id="prompt")
-                duration = gr.Slider(0.5, MAX_DURATION_S, value=2.0, step=0.1, label="duration (s)", elem_id="duration")
+                duration = gr.Slider(
+                    0.5, MAX_DURATION_S, value=2.0, step=0.1, label="duration (s)", elem_id="duration"
+                )
                 seed = gr.Number(value=0, precision=0, minimum=0, label="seed")
                 guidance = gr.Slider(
                     0.0, 10.0, value=0.0, step=0.5, label="guidance (0: the model's default)"
