@@ -101,7 +101,7 @@ def kl_divergence(
     kind="categorical": each row is one distribution (it must sum to 1, e.g. softmax outputs):
     sum_c p log(p / q). kind="bernoulli": each column is an independent label probability (sigmoid outputs):
     sum_c [p log(p / q) + (1 - p) log((1 - p) / (1 - q))], the KL of the product of Bernoullis (AudioLDM's
-    "sigmoid" KL keeps only the first term, which is not a divergence). `eps` keeps log(0) finite: q is
+    "KL_Sigmoid" keeps only the first term, which can be negative). `eps` keeps log(0) finite: q is
     clipped to [eps, 1 - eps], and 0 log 0 is 0."""
     p = _as_matrix(reference_probabilities, "reference_probabilities")
     q = _as_matrix(generated_probabilities, "generated_probabilities")
