@@ -36,7 +36,7 @@ def inputs(tmp_path_factory):
     return root, references, prompts, save_tiny_clap(root / "clap")
 
 
-def _run(saved_audiogen, prompts, references, *extra):
+def _run(saved_audiogen, prompts, references, *extra, progress: bool = False):
     return main(
         [
             "evaluate",
@@ -48,7 +48,7 @@ def _run(saved_audiogen, prompts, references, *extra):
             str(references),
             "--duration",
             "0.3",
-            "--no-progress",
+            *([] if progress else ["--no-progress"]),
             *extra,
         ]
     )
@@ -83,10 +83,43 @@ def test_unpaired_sets_skip_kl_and_print_the_report(saved_audiogen, inputs, tmp_
     _, references, _, _ = inputs
     prompts = tmp_path / "two.txt"
     prompts.write_text("a high tone\npink noise\n")
-    assert _run(saved_audiogen, prompts, references) == 0
-    report = json.loads(capsys.readouterr().out)
+    assert _run(saved_audiogen, prompts, references, progress=True) == 0
+    captured = capsys.readouterr()
+    assert "generating" in captured.err and "2/2" in captured.err  # the progress bar, one step per prompt
+    report = json.loads(captured.out)
     assert report["kl_divergence"] is None and "2 prompts vs 3 reference clips" in report["kl_skipped"]
     assert "clap_score" not in report and "reference" not in report["per_prompt"][0]
+
+
+def mean_energy_embedder(clips, sampling_rate):
+    """A user embedder for `--embedder tests.test_evaluate_cli:mean_energy_embedder`: 2 features, no
+    probabilities."""
+    return np.array([[np.mean(c**2), np.abs(c).max()] for c in clips])
+
+
+def test_embedder_choice_clap_or_an_importable_callable(saved_audiogen, inputs, capsys):
+    _, references, prompts, clap = inputs
+    dsp_fd = None
+    for embedder, extra in (
+        ("dsp", ()),
+        ("clap", ("--clap", clap)),
+        (f"{__name__}:mean_energy_embedder", ()),
+    ):
+        assert _run(saved_audiogen, prompts, references, "--embedder", embedder, *extra) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["embedder"] == embedder and math.isfinite(report["frechet_distance"])
+        if embedder == "dsp":
+            dsp_fd = report["frechet_distance"]
+            continue
+        assert report["frechet_distance"] != dsp_fd
+        assert report["kl_divergence"] is None and "no class probabilities" in report["kl_skipped"]
+    assert report["frechet_distance"] < 1.0  # energies of quiet clips: a tiny scale
+    with pytest.raises(SystemExit, match="also pass --clap PATH"):
+        _run(saved_audiogen, prompts, references, "--embedder", "clap")
+    with pytest.raises(SystemExit, match="cannot import embedder"):
+        _run(saved_audiogen, prompts, references, "--embedder", f"{__name__}:missing")
+    with pytest.raises(SystemExit, match="'dsp', 'clap' or 'module:function'"):
+        _run(saved_audiogen, prompts, references, "--embedder", "vggish")
 
 
 def test_bad_inputs_fail_with_the_fix(saved_audiogen, inputs, tmp_path):

@@ -19,6 +19,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument(
         "--clap", default=None, help="local CLAP model folder (save_pretrained) for the CLAP score"
     )
+    parser.add_argument(
+        "--embedder",
+        default="dsp",
+        help="embeddings for FD/KL: 'dsp' (the built-in DSP judge features), 'clap' (the --clap model's "
+        "audio embeddings) or 'module:function' (your callable f(clips, sampling_rate))",
+    )
     parser.add_argument("--output", default=None, help="write the JSON report here (default: print it)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per clip (default: model's)")
     parser.add_argument("--seed", type=int, default=0)
@@ -39,6 +45,7 @@ def main_evaluate(args: argparse.Namespace) -> int:
             duration=args.duration,
             seed=args.seed,
             device=args.device,
+            embedder=args.embedder,
             progress=not args.no_progress,
         )
     except (ValueError, FileNotFoundError) as error:

@@ -7,6 +7,7 @@ given, and the DSP judge's adherence on the prompts it can verify. Inputs are ch
 
 from __future__ import annotations
 
+import importlib
 import time
 from pathlib import Path
 
@@ -30,6 +31,28 @@ def read_prompts(path: str | Path) -> list[str]:
     if not prompts:
         raise ValueError(f"prompts file '{path}' has no prompts; write one text prompt per line")
     return prompts
+
+
+def resolve_embedder(spec: Embedder | str, clap=None) -> Embedder:
+    """A callable as is; "dsp"; "clap" (needs the CLAP scorer); "package.module:function"."""
+    if callable(spec):
+        return spec
+    if spec == "dsp":
+        return dsp_embedder
+    if spec == "clap":
+        if clap is None:
+            raise ValueError("--embedder clap embeds with the CLAP model: also pass --clap PATH")
+        return clap
+    module_name, _, attribute = str(spec).partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"embedder must be 'dsp', 'clap' or 'module:function', got {spec!r}")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot import embedder {spec!r}: {error}") from error
+    if not callable(found):
+        raise ValueError(f"embedder {spec!r} is not callable; it must be f(clips, sampling_rate)")
+    return found
 
 
 def _adherence(clips: list[np.ndarray], sampling_rate: int, prompts: list[str]) -> dict | None:
@@ -70,10 +93,11 @@ def evaluate(
     duration: float | None = None,
     seed: int = 0,
     device: str = "cpu",
-    embedder: Embedder = dsp_embedder,
+    embedder: Embedder | str = dsp_embedder,
     progress: bool = True,
 ) -> dict:
-    """Generate, embed, compare; returns the JSON-ready report."""
+    """Generate, embed, compare; returns the JSON-ready report. `embedder`: a callable, or "dsp" (the
+    built-in), "clap" (the `clap_path` model's audio embeddings) or "module:function" (imported)."""
     from ..cli import load_model_and_processor
 
     prompts = read_prompts(prompts_file)
@@ -84,6 +108,10 @@ def evaluate(
         from .clap import ClapScorer
 
         clap = ClapScorer(clap_path, device)
+    embedder_name = (
+        embedder if isinstance(embedder, str) else getattr(embedder, "__name__", type(embedder).__name__)
+    )
+    embedder = resolve_embedder(embedder, clap)
     model, processor = load_model_and_processor(model_name, device)
     rate = int(model.config.sampling_rate)
     names, references = load_reference_dir(reference_dir, rate)
@@ -105,7 +133,7 @@ def evaluate(
         "sampling_rate": rate,
         "seconds_per_clip": float(np.mean([len(c) for c in generated]) / rate),
         "seed": seed,
-        "embedder": getattr(embedder, "__name__", type(embedder).__name__),
+        "embedder": embedder_name,
         "frechet_distance": frechet_distance(ref_out.embeddings, gen_out.embeddings),
         "kl_divergence": None,
         "generation_wall_seconds": wall,
