@@ -60,9 +60,10 @@ def _adherence(clips: list[np.ndarray], sampling_rate: int, prompts: list[str]) 
     verdicts = []
     for clip, prompt in zip(clips, prompts, strict=True):
         try:
-            verdicts.append(judge.judge_clip(clip, sampling_rate, prompt))
+            judge.requested_attributes(prompt)
         except ValueError:  # a caption naming nothing the judge measures
             continue
+        verdicts.append(judge.judge_clip(clip, sampling_rate, prompt))
     if not verdicts:
         return None
     report = judge.summarize(verdicts)
@@ -70,7 +71,10 @@ def _adherence(clips: list[np.ndarray], sampling_rate: int, prompts: list[str]) 
     return report
 
 
-def _generate(model, processor, prompts, frames, seed, device, progress) -> list[np.ndarray]:
+def _generate(
+    model, processor, prompts: list[str], frames: int | None, seed: int, device: str, progress: bool
+) -> list[np.ndarray]:
+    """One clip per prompt (mono), in order, from one seeded generator; a progress bar over prompts."""
     import torch
     from tqdm.auto import tqdm
 
