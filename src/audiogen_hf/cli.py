@@ -55,11 +55,19 @@ def _parser() -> argparse.ArgumentParser:
         help="torch.compile the decoder step (AudioGen with a static cache); pays off for long or repeated runs",
     )
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    from .judge import add_judge_arguments
+    from .evaluation.judge import add_judge_arguments
 
     add_judge_arguments(
         commands.add_parser("judge", help="score prompt adherence of models with the DSP judge")
     )
+    from .evaluation.cli import add_evaluate_arguments
+
+    add_evaluate_arguments(
+        commands.add_parser("evaluate", help="Fréchet distance, KL, CLAP score against reference clips")
+    )
+    from .demo import add_demo_arguments
+
+    add_demo_arguments(commands.add_parser("demo", help="web demo (Gradio; pip install 'audiogen-hf[demo]')"))
     return parser
 
 
@@ -179,9 +187,17 @@ def _generate_streaming(model, paths: list[Path], generate_kwargs: dict, rate: i
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "judge":
-        from .judge import main_judge
+        from .evaluation.judge import main_judge
 
         return main_judge(args)
+    if args.command == "evaluate":
+        from .evaluation.cli import main_evaluate
+
+        return main_evaluate(args)
+    if args.command == "demo":
+        from .demo import main_demo
+
+        return main_demo(args)
     try:
         run_generate(args)
     except (ValueError, TypeError, OSError) as error:
