@@ -14,11 +14,16 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 import audiogen_hf  # noqa: E402,F401  (registers the Auto classes)
-from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor  # noqa: E402
+from audiogen_hf import (  # noqa: E402
+    AudioGenForConditionalGeneration,
+    AudioGenProcessor,
+    MagnetForConditionalGeneration,
+)
 from audiogen_hf.tiny import (  # noqa: E402
     spread_codebooks,
     tiny_audiogen_config,
     tiny_feature_extractor,
+    tiny_magnet_config,
     tiny_tokenizer,
 )
 
@@ -38,6 +43,15 @@ def processor() -> AudioGenProcessor:
 @pytest.fixture(scope="session")
 def audiogen() -> AudioGenForConditionalGeneration:
     return make_tiny_audiogen()
+
+
+@pytest.fixture(scope="session")
+def magnet(processor) -> MagnetForConditionalGeneration:
+    """A tiny random MAGNeT sharing the tiny processor's vocabulary."""
+    torch.manual_seed(0)
+    model = MagnetForConditionalGeneration(tiny_magnet_config(len(processor.tokenizer))).eval()
+    spread_codebooks(model)
+    return model
 
 
 @pytest.fixture(scope="session")

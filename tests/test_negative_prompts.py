@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiogen_hf import MagnetForConditionalGeneration
 from audiogen_hf.negative_prompts import GuidanceConditions, build_guidance_conditions
-from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 
 LONG_NEGATIVE = "loud white noise and heavy rain and thunder and applause"
-
-
-@pytest.fixture(scope="module")
-def magnet(processor):
-    torch.manual_seed(0)
-    model = MagnetForConditionalGeneration(tiny_magnet_config(len(processor.tokenizer))).eval()
-    spread_codebooks(model)
-    return model
 
 
 def codes(model, inputs, seed=0, **kwargs):

@@ -16,13 +16,11 @@ from audiogen_hf import (
     DEFAULT_MODEL,
     AudioGenForConditionalGeneration,
     AudioStreamer,
-    MagnetForConditionalGeneration,
 )
 from audiogen_hf.cli import main
 from audiogen_hf.delay_pattern import build_delay_pattern
 from audiogen_hf.incremental_decode import IncrementalCodecDecoder
 from audiogen_hf.streaming import completed_frame, stream_to_files
-from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 
 from .conftest import make_tiny_audiogen
 
@@ -260,14 +258,6 @@ def test_cli_stream_refuses_magnet(tmp_path, capsys):
     )
     assert code == 2
     assert "--stream" in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def magnet(processor):
-    torch.manual_seed(0)
-    model = MagnetForConditionalGeneration(tiny_magnet_config(len(processor.tokenizer))).eval()
-    spread_codebooks(model)
-    return model
 
 
 def test_magnet_callback_gets_each_stage(magnet, processor):
