@@ -87,6 +87,7 @@ def interleaved(runs: dict[str, Callable], repeats: int, device: str) -> dict[st
             results[name]["times"].append(time.perf_counter() - start)
     for result in results.values():
         result["median_s"] = statistics.median(result["times"])
+        result["min_s"] = min(result["times"])
     return results
 
 
@@ -308,15 +309,15 @@ def batch_sweep(args) -> list[dict]:
 def print_tables(rows: list[dict], sweep: list[dict], header: str) -> None:
     print("\n" + header)
     print(
-        f"{'family':9s} {'run':32s} {'median s':>9s} {'steps/s':>8s} {'roofline':>9s} {'vs audiocraft':>14s} "
-        f"{'vs MusicGen':>12s} {'warm-up s':>10s}"
+        f"{'family':9s} {'run':32s} {'median s':>9s} {'min s':>6s} {'steps/s':>8s} {'roofline':>9s} "
+        f"{'vs audiocraft':>14s} {'vs MusicGen':>12s} {'warm-up s':>10s}"
     )
     for r in rows:
         roof = f"{r['roofline_fraction']:.0%}" if "roofline_fraction" in r else "-"
         vs_ac = f"{r['speedup_vs_audiocraft']:.2f}x" if "speedup_vs_audiocraft" in r else "-"
         vs_mg = f"{r['speedup_vs_transformers']:.2f}x" if "speedup_vs_transformers" in r else "-"
         print(
-            f"{r['family']:9s} {r['run']:32s} {r['median_s']:9.2f} {r['steps_per_s']:8.1f} {roof:>9s} "
+            f"{r['family']:9s} {r['run']:32s} {r['median_s']:9.2f} {r['min_s']:6.2f} {r['steps_per_s']:8.1f} {roof:>9s} "
             f"{vs_ac:>14s} {vs_mg:>12s} {r['warmup_s']:10.1f}"
         )
     if sweep:
@@ -344,7 +345,7 @@ def main() -> None:
         default=["float32", "float32+compile", "bfloat16", "bfloat16+compile", "int8", "int8+compile"],
         help="our precision[+compile] settings",
     )
-    parser.add_argument("--families", nargs="+", default=["audiogen", "magnet"])
+    parser.add_argument("--families", nargs="*", default=["audiogen", "magnet"], help="none: sweep only")
     parser.add_argument("--no-audiocraft", action="store_true")
     parser.add_argument("--no-musicgen", action="store_true")
     parser.add_argument("--no-sweep", action="store_true")
