@@ -14,29 +14,15 @@ import statistics
 import time
 
 import torch
+from transformers import AutoModelForTextToWaveform
 
-import audiogen_hf
-from audiogen_hf.tiny import spread_codebooks, tiny_config
+from audiogen_hf.tiny import benchmark_config, spread_codebooks
 
 
 def build(family: str, args) -> torch.nn.Module:
-    config_class = audiogen_hf.AudioGenConfig if family == "audiogen" else audiogen_hf.MagnetConfig
-    model_class = (
-        audiogen_hf.AudioGenForConditionalGeneration
-        if family == "audiogen"
-        else audiogen_hf.MagnetForConditionalGeneration
-    )
     torch.manual_seed(0)
-    config = tiny_config(
-        config_class,
-        codebook_size=2048,
-        max_duration=float(args.seconds),
-        hidden_size=args.hidden,
-        num_hidden_layers=args.layers,
-        num_attention_heads=max(1, args.hidden // 64),
-        ffn_dim=4 * args.hidden,
-    )
-    model = model_class(config).eval()
+    config = benchmark_config(family, args.hidden, args.layers, seconds=float(args.seconds))
+    model = AutoModelForTextToWaveform.from_config(config).eval()
     spread_codebooks(model)
     return model.to(args.device)
 

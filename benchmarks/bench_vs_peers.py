@@ -27,10 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForTextToWaveform
 
-import audiogen_hf
 from audiogen_hf.quantization import set_precision
-from audiogen_hf.tiny import tiny_codec_config, tiny_config
+from audiogen_hf.tiny import benchmark_config, tiny_codec_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_T5_BASE = ROOT / "tests" / "fixtures" / "tiny_t5_base"
@@ -87,6 +87,7 @@ def interleaved(runs: dict[str, Callable], repeats: int, device: str) -> dict[st
             results[name]["times"].append(time.perf_counter() - start)
     for result in results.values():
         result["median_s"] = statistics.median(result["times"])
+        result["min_s"] = min(result["times"])
     return results
 
 
@@ -94,24 +95,10 @@ def interleaved(runs: dict[str, Callable], repeats: int, device: str) -> dict[st
 
 
 def our_model(family: str, args, hidden: int, layers: int, seconds: float) -> torch.nn.Module:
-    config_class = audiogen_hf.AudioGenConfig if family == "audiogen" else audiogen_hf.MagnetConfig
-    model_class = (
-        audiogen_hf.AudioGenForConditionalGeneration
-        if family == "audiogen"
-        else audiogen_hf.MagnetForConditionalGeneration
-    )
     torch.manual_seed(0)
-    config = tiny_config(
-        config_class,
-        codebook_size=args.card,
-        max_duration=seconds,
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=max(1, hidden // 64),
-        ffn_dim=4 * hidden,
-    )
+    config = benchmark_config(family, hidden, layers, args.card, seconds)
     config.text_encoder = type(config.text_encoder).from_pretrained(TINY_T5_BASE)  # t5-base width (768)
-    return model_class(config).eval().to(args.device)
+    return AutoModelForTextToWaveform.from_config(config).eval().to(args.device)
 
 
 def musicgen_model(args) -> torch.nn.Module:
@@ -308,15 +295,15 @@ def batch_sweep(args) -> list[dict]:
 def print_tables(rows: list[dict], sweep: list[dict], header: str) -> None:
     print("\n" + header)
     print(
-        f"{'family':9s} {'run':32s} {'median s':>9s} {'steps/s':>8s} {'roofline':>9s} {'vs audiocraft':>14s} "
-        f"{'vs MusicGen':>12s} {'warm-up s':>10s}"
+        f"{'family':9s} {'run':32s} {'median s':>9s} {'min s':>6s} {'steps/s':>8s} {'roofline':>9s} "
+        f"{'vs audiocraft':>14s} {'vs MusicGen':>12s} {'warm-up s':>10s}"
     )
     for r in rows:
         roof = f"{r['roofline_fraction']:.0%}" if "roofline_fraction" in r else "-"
         vs_ac = f"{r['speedup_vs_audiocraft']:.2f}x" if "speedup_vs_audiocraft" in r else "-"
         vs_mg = f"{r['speedup_vs_transformers']:.2f}x" if "speedup_vs_transformers" in r else "-"
         print(
-            f"{r['family']:9s} {r['run']:32s} {r['median_s']:9.2f} {r['steps_per_s']:8.1f} {roof:>9s} "
+            f"{r['family']:9s} {r['run']:32s} {r['median_s']:9.2f} {r['min_s']:6.2f} {r['steps_per_s']:8.1f} {roof:>9s} "
             f"{vs_ac:>14s} {vs_mg:>12s} {r['warmup_s']:10.1f}"
         )
     if sweep:
@@ -344,7 +331,7 @@ def main() -> None:
         default=["float32", "float32+compile", "bfloat16", "bfloat16+compile", "int8", "int8+compile"],
         help="our precision[+compile] settings",
     )
-    parser.add_argument("--families", nargs="+", default=["audiogen", "magnet"])
+    parser.add_argument("--families", nargs="*", default=["audiogen", "magnet"], help="none: sweep only")
     parser.add_argument("--no-audiocraft", action="store_true")
     parser.add_argument("--no-musicgen", action="store_true")
     parser.add_argument("--no-sweep", action="store_true")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import CompileConfig
 
-from audiogen_hf import MagnetForConditionalGeneration
+from audiogen_hf import MagnetForConditionalGeneration, set_precision
 from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 from tests.test_static_cache import counting_backend
 
@@ -48,3 +48,17 @@ def test_magnet_compiles_only_when_asked(processor, monkeypatch):
     assert calls == []
     _codes(model, inputs, 0, compile=True)
     assert len(calls) == 1 and calls[0]["fullgraph"] is True
+
+
+def test_several_compiled_models_do_not_hit_the_recompile_limit(processor):
+    """Each precision and stage is a graph of the same `forward`: 3 x 4 = 12 > torch's default limit of 8, a
+    hard error under fullgraph=True unless the limit is raised (static_cache.RECOMPILE_LIMIT). Copies of the
+    same precision share graphs."""
+    torch._dynamo.reset()
+    inputs = processor(text=["rain"], return_tensors="pt")
+    graphs = []
+    compiled = {"compile_config": CompileConfig(backend=counting_backend(graphs), fullgraph=True, mode=None)}
+    for precision in ("float32", "bfloat16", "int8", "float32"):
+        model = set_precision(_model(processor), precision)
+        assert torch.equal(_codes(model, inputs, 0, **compiled), _codes(model, inputs, 0))
+    assert len(graphs) == 3 * len(STEPS)

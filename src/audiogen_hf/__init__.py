@@ -12,6 +12,7 @@ from .modeling_decoder import AudioGenDecoder
 from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
 from .modeling_outputs import AudioGenerationOutput, CodebookLMOutput
 from .processing_audiogen import AudioGenProcessor
+from .quantization import Int8WeightOnlyLinear, quantize_int8, set_precision
 from .registration import register
 from .streaming import AudioStreamer
 
@@ -30,10 +31,13 @@ __all__ = [
     "CodebookLMOutput",
     "DEFAULT_MAGNET_MODEL",
     "DEFAULT_MODEL",
+    "Int8WeightOnlyLinear",
     "MagnetConfig",
     "MagnetDecoder",
     "MagnetDecoderConfig",
     "MagnetForConditionalGeneration",
+    "quantize_int8",
     "register",
     "resolve_model_name",
+    "set_precision",
 ]

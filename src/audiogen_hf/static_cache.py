@@ -19,6 +19,10 @@ from transformers.cache_utils import DynamicCache, EncoderDecoderCache, StaticCa
 
 CACHE_IMPLEMENTATIONS = ("dynamic", "static")
 MIN_STATIC_CACHE_LENGTH = 64
+# Graphs dynamo may keep per code object. Every model instance, precision, cache bucket, text length and MAGNeT
+# stage is one more graph of the same decoder `forward`; at torch's default (8) a fourth precision of a MAGNeT
+# model hit the limit, which is a hard error under `fullgraph=True`.
+RECOMPILE_LIMIT = 64
 
 
 def static_cache_length(steps: int, minimum: int = MIN_STATIC_CACHE_LENGTH) -> int:
@@ -98,6 +102,7 @@ def compiled_call(module: torch.nn.Module, compile_config: CompileConfig) -> Cal
     transformers' `get_compiled_call`, which needs a `generation_config` our decoders do not have)."""
     cached = getattr(module, "_audiogen_compiled_call", None)
     if cached is None or cached[0] != compile_config:
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         cached = (compile_config, torch.compile(module.__call__, **compile_config.to_dict()))
         module._audiogen_compiled_call = cached
     return cached[1]

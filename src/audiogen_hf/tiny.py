@@ -83,6 +83,24 @@ def tiny_magnet_config(
     return tiny_config(MagnetConfig, text_vocab_size, codebook_size, max_duration, **decoder)
 
 
+def benchmark_config(family: str, hidden: int, layers: int, codebook_size: int = 2048, seconds: float = 10.0):
+    """A tiny-codec config whose decoder has a real model's shape (heads of 64, FFN 4x): speed measurements
+    depend on the shape, not on the weights. `family` is "audiogen" or "magnet"."""
+    from .configuration_magnet import MagnetConfig
+
+    if family not in ("audiogen", "magnet"):
+        raise ValueError(f"family must be 'audiogen' or 'magnet', got {family!r}")
+    return tiny_config(
+        MagnetConfig if family == "magnet" else None,
+        codebook_size=codebook_size,
+        max_duration=seconds,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=max(1, hidden // 64),
+        ffn_dim=4 * hidden,
+    )
+
+
 def tiny_feature_extractor(sampling_rate: int = 16000) -> EncodecFeatureExtractor:
     return EncodecFeatureExtractor(feature_size=1, sampling_rate=sampling_rate, padding_value=0.0)
 
