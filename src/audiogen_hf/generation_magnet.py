@@ -17,6 +17,8 @@ from .generation_utils import (
     reject_unused_kwargs,
     resolve_sampling,
 )
+from .magnet_rescoring import RESCORING_KWARGS, Rescorer, build_rescorer, combine_confidence
+from .magnet_windows import magnet_windows
 from .negative_prompts import GuidanceConditions, build_guidance_conditions, pop_negative_prompt
 from .sampling import apply_cfg, sample_from_probs
 from .static_cache import compiled_call, resolve_compile_config
@@ -95,18 +97,42 @@ def resolve_magnet_settings(config: GenerationConfig, num_codebooks: int) -> Mag
     )
 
 
+def check_prompt_codes(model, prompt_codes, batch_size: int) -> torch.Tensor:
+    """`prompt_codes` (codec codes `[batch, codebooks, frames]`, e.g. AudioGen's output in Hybrid-MAGNeT)."""
+    decoder_config = model.config.decoder
+    shape = f"[{batch_size}, {decoder_config.num_codebooks}, frames]"
+    if not isinstance(prompt_codes, torch.Tensor) or prompt_codes.dtype != torch.long:
+        raise TypeError(f"prompt_codes must be a torch.long tensor of codec codes {shape}.")
+    if prompt_codes.dim() != 3 or tuple(prompt_codes.shape[:2]) != (batch_size, decoder_config.num_codebooks):
+        raise ValueError(
+            f"prompt_codes must be {shape} (one row per text prompt), got {tuple(prompt_codes.shape)}."
+        )
+    if (
+        prompt_codes.numel()
+        and not 0 <= int(prompt_codes.min()) <= int(prompt_codes.max()) < decoder_config.vocab_size
+    ):
+        raise ValueError(
+            f"prompt_codes must hold codec codes in [0, {decoder_config.vocab_size}), got values in "
+            f"[{int(prompt_codes.min())}, {int(prompt_codes.max())}]."
+        )
+    if prompt_codes.shape[-1] == 0:
+        raise ValueError("prompt_codes holds no frame; pass None for no prompt.")
+    return prompt_codes.to(model.enc_to_dec_proj.weight.device)
+
+
 @dataclass
 class _StageContext:
     """What every stage of one `generate()` call shares."""
 
     conditions: GuidanceConditions  # cond rows, and the null (or negative) ones when use_cfg
     use_cfg: bool
-    prompt: torch.Tensor | None  # [B, K, P]
+    prompt: torch.Tensor | None  # [B, K, P] of the window being decoded
     sampling: SamplingSettings
     knobs: MagnetDecodingSettings
     generator: torch.Generator | None
     bar: tqdm
     decoder: Callable  # the decoder, or its compiled call (`compile=True` / `compile_config`)
+    rescorer: Rescorer | None = None  # rescoring (magnet_rescoring.py); None: MAGNeT's own confidence
 
     @property
     def prompt_frames(self) -> int:
@@ -158,6 +184,9 @@ class MagnetGenerationMixin(GenerationMixin):
                 "MAGNeT decodes all frames together, stage by stage, so it has no frames to stream: pass "
                 "callback=fn, called as fn(stage, codes) after each stage."
             )
+        rescoring = {name: kwargs.pop(name, None) for name in RESCORING_KWARGS}
+        prompt_codes = kwargs.pop("prompt_codes", None)
+        stride_seconds = kwargs.pop("extend_stride", None)
         negative = pop_negative_prompt(kwargs)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
@@ -165,37 +194,67 @@ class MagnetGenerationMixin(GenerationMixin):
         knobs = resolve_magnet_settings(config, self.config.decoder.num_codebooks)
         sampling = resolve_sampling(config)
         num_return_sequences = config.num_return_sequences or 1
+        if prompt_codes is not None and input_values is not None:
+            raise ValueError("pass an audio prompt as input_values= or as prompt_codes=, not both.")
         inputs = prepare_generation_inputs(
             self, input_ids, attention_mask, input_values, padding_mask, num_return_sequences
         )
-        num_frames = self._magnet_num_frames(config, inputs.prompt_frames, knobs.span_arrangement)
+        if prompt_codes is not None:
+            inputs.prompt_codes = check_prompt_codes(
+                self, prompt_codes, inputs.batch_size // num_return_sequences
+            )
+            inputs.prompt_codes = inputs.prompt_codes.repeat_interleave(num_return_sequences, dim=0)
+        windows = self._magnet_windows(config, inputs.prompt_frames, knobs.span_arrangement, stride_seconds)
         # guidance fixed at 1 is the conditional logits alone: skip the null-condition pass (half the work)
         no_guidance = knobs.max_cfg_coef == 1.0 and knobs.min_cfg_coef == 1.0
         use_cfg = inputs.is_conditional and not no_guidance
-        bar = tqdm(total=knobs.total_steps, disable=not progress, desc="MAGNeT decoding", unit="step")
+        bar = tqdm(
+            total=knobs.total_steps * len(windows), disable=not progress, desc="MAGNeT decoding", unit="step"
+        )
         context = _StageContext(
             conditions=build_guidance_conditions(
                 self, inputs.conditions, negative, use_cfg, num_return_sequences
             ),
             use_cfg=use_cfg,
-            prompt=inputs.prompt_codes,
+            prompt=None,
             sampling=sampling,
             knobs=knobs,
             generator=generator,
             bar=bar,
             # every step of a stage has the same shapes: one compiled graph per stage
             decoder=self.decoder if compile_config is None else compiled_call(self.decoder, compile_config),
+            rescorer=build_rescorer(
+                self,
+                rescoring["rescorer"],
+                rescoring["rescore_weight"],
+                input_ids,
+                attention_mask,
+                negative,
+                use_cfg,
+                inputs.batch_size // num_return_sequences,
+                num_return_sequences,
+                rescoring["rescore_guidance_scale"],
+            ),
         )
-        codes = self._initial_codes(inputs.batch_size, num_frames, inputs.prompt_codes)
-        for stage, num_steps in enumerate(knobs.decoding_steps):
-            codes = self._generate_stage(codes, stage, num_steps, context)
-            if callback is not None:
-                callback(stage, codes.clone())
+        codes = inputs.prompt_codes
+        for start, frames in windows:
+            context.prompt = None if codes is None else codes[..., start:]
+            window_codes = self._initial_codes(inputs.batch_size, frames, context.prompt)
+            done = None if codes is None else codes[..., :start]
+            for stage, num_steps in enumerate(knobs.decoding_steps):
+                window_codes = self._generate_stage(window_codes, stage, num_steps, context)
+                if callback is not None:
+                    callback(
+                        stage, window_codes.clone() if done is None else torch.cat([done, window_codes], -1)
+                    )
+            codes = window_codes if done is None else torch.cat([done, window_codes], -1)
         bar.close()
         return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate))
 
-    def _magnet_num_frames(self, config: GenerationConfig, prompt_frames: int, span_arrangement: str) -> int:
-        """Frames to decode (prompt included), checked against the window and the span length."""
+    def _magnet_windows(
+        self, config: GenerationConfig, prompt_frames: int, span_arrangement: str, stride_seconds
+    ) -> list[tuple[int, int]]:
+        """The windows to decode (`magnet_windows.py`), each checked against the span length."""
         window = self.config.max_frames
         seconds = self.config.decoder.max_duration
         if prompt_frames >= window:
@@ -209,12 +268,6 @@ class MagnetGenerationMixin(GenerationMixin):
         else:
             num_frames = config.max_length if config.max_length is not None else window
             asked = f"max_length ({num_frames})"
-        if num_frames > window:
-            raise ValueError(
-                f"{asked} asks for {num_frames} frames but MAGNeT decodes one fixed window of {window} frames "
-                f"({seconds} s); ask for at most {window - prompt_frames} new frames (long-form MAGNeT is not "
-                "supported)."
-            )
         if num_frames <= prompt_frames:
             raise ValueError(
                 f"{asked} leaves no frame to generate after the {prompt_frames}-frame prompt; ask for more frames."
@@ -222,16 +275,25 @@ class MagnetGenerationMixin(GenerationMixin):
         span_len = self.config.decoder.span_len
         if num_frames < span_len:
             raise ValueError(f"generate at least one span ({span_len} frames), got {num_frames} frames.")
+        if stride_seconds is None:
+            stride_seconds = getattr(config, "extend_stride", None)
+        stride = None
+        if stride_seconds is not None:
+            if isinstance(stride_seconds, bool) or not isinstance(stride_seconds, (int, float)):
+                raise ValueError(f"extend_stride must be a number of seconds, got {stride_seconds!r}.")
+            stride = int(self.config.frame_rate * float(stride_seconds))
+        windows = magnet_windows(prompt_frames, num_frames, window, stride, span_len, span_arrangement)
+        first_frames = windows[0][1]
         if (
             span_len > 1
             and span_arrangement == "nonoverlap"
-            and prompt_frames // span_len >= num_frames // span_len
+            and prompt_frames // span_len >= first_frames // span_len
         ):
             raise ValueError(
-                f"with span_arrangement='nonoverlap' the {num_frames} frames are cut into whole spans of {span_len} "
-                f"and the {prompt_frames}-frame prompt leaves none to generate; ask for more frames."
+                f"with span_arrangement='nonoverlap' the {first_frames} frames are cut into whole spans of "
+                f"{span_len} and the {prompt_frames}-frame prompt leaves none to generate; ask for more frames."
             )
-        return num_frames
+        return windows
 
     def _initial_codes(self, batch_size: int, num_frames: int, prompt: torch.Tensor | None) -> torch.Tensor:
         """All positions masked, except the prompt copied in for every codebook."""
@@ -287,6 +349,9 @@ class MagnetGenerationMixin(GenerationMixin):
             codes[:, stage : stage + 1] = stage_codes
 
             sampled_probs = torch.gather(probs, 3, sampled)[..., 0]
+            if context.rescorer is not None and step.steps_left > 0:  # the last step's scores are unused
+                rescored = context.rescorer.token_probs(codes, stage, mask_id).to(sampled_probs.device)
+                sampled_probs = combine_confidence(sampled_probs, rescored, context.rescorer.weight)
             if chunked:
                 new_scores = masking.chunk_scores(sampled_probs, span_len, knobs.span_scoring)
                 scores = masking.freeze_unmasked(new_scores, masked_chunks)
