@@ -60,3 +60,13 @@ def saved_audiogen(tmp_path_factory, audiogen, processor):
     audiogen.save_pretrained(path)
     processor.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def paired_audiogen(processor, magnet) -> AudioGenForConditionalGeneration:
+    """A tiny AudioGen reading the same codes as the `magnet` fixture (its codec weights copied): a rescorer and
+    the autoregressive half of Hybrid-MAGNeT."""
+    torch.manual_seed(1)
+    model = AudioGenForConditionalGeneration(tiny_audiogen_config(len(processor.tokenizer))).eval()
+    model.audio_encoder.load_state_dict(magnet.audio_encoder.state_dict())
+    return model

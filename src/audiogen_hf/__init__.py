@@ -7,6 +7,7 @@ Importing the package registers the configs, models and processor with transform
 from .configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
 from .configuration_magnet import MagnetConfig, MagnetDecoderConfig
 from .defaults import DEFAULT_MAGNET_MODEL, DEFAULT_MODEL, resolve_model_name
+from .hybrid_magnet import HybridMagnet
 from .modeling_audiogen import AudioGenForConditionalGeneration
 from .modeling_decoder import AudioGenDecoder
 from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
@@ -31,6 +32,7 @@ __all__ = [
     "CodebookLMOutput",
     "DEFAULT_MAGNET_MODEL",
     "DEFAULT_MODEL",
+    "HybridMagnet",
     "Int8WeightOnlyLinear",
     "MagnetConfig",
     "MagnetDecoder",

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .codec_compat import check_same_codec
 from .delay_pattern import align_logits_to_frames, build_delay_pattern
 from .negative_prompts import GuidanceConditions, build_guidance_conditions
 from .sampling import apply_cfg
@@ -77,19 +78,7 @@ def check_rescorer(magnet, rescorer) -> None:
             f"rescorer must be an autoregressive AudioGenForConditionalGeneration ({why}): rescoring needs "
             "a causal model's probability of each token given the ones before it."
         )
-    mine, theirs = magnet.config, rescorer.config
-    checks = {
-        "number of codebooks": (mine.decoder.num_codebooks, theirs.decoder.num_codebooks),
-        "codebook size": (mine.decoder.vocab_size, theirs.decoder.vocab_size),
-        "frame rate": (mine.frame_rate, theirs.frame_rate),
-        "sampling rate": (mine.sampling_rate, theirs.sampling_rate),
-    }
-    for what, (a, b) in checks.items():
-        if a != b:
-            raise ValueError(
-                f"the rescorer's {what} ({b}) differs from MAGNeT's ({a}): the rescorer must read the same "
-                "codec codes. Use an AudioGen trained on the same codec as this MAGNeT."
-            )
+    check_same_codec(magnet, rescorer, "rescorer")
 
 
 @dataclass
