@@ -34,9 +34,9 @@ def magnet_windows(
     `trimmed_length(total_frames)` frames are covered.
     """
     span = span_len if span_len > 1 and span_arrangement == "nonoverlap" else 1
-    window = trimmed_length(window, span_len, span_arrangement)
     if total_frames <= window:
         return [(0, total_frames)]
+    window = trimmed_length(window, span_len, span_arrangement)
     stride = default_stride_frames(window, span) if stride is None else stride
     if not span <= stride < window or stride % span:
         raise ValueError(
