@@ -160,7 +160,11 @@ class MagnetGenerationMixin(GenerationMixin):
 
         MAGNeT decodes a fixed window (`decoder.max_duration` seconds): by default the whole window
         (`max_length` frames, prompt included), or `prompt + max_new_tokens` frames when `max_new_tokens` is
-        given. The audio prompt is kept as a frozen prefix. MAGNeT knobs (`decoding_steps`, `span_arrangement`,
+        given; longer requests decode overlapping windows every `extend_stride` seconds, each prompted with the
+        previous one's tail (`magnet_windows.py`). The audio prompt (`input_values`, or codec codes
+        `prompt_codes` `[batch, codebooks, frames]`) is kept as a frozen prefix. `rescorer=` (an AudioGen on the
+        same codec), `rescore_weight=` and `rescore_guidance_scale=` turn on the paper's rescoring
+        (`magnet_rescoring.py`). MAGNeT knobs (`decoding_steps`, `span_arrangement`,
         `span_scoring`, `max_cfg_coef`, `min_cfg_coef`, `anneal_temp`) and `temperature`, `top_p`, `top_k`,
         `do_sample` come from the generation config and can be overridden per call.
 
