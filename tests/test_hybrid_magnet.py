@@ -120,3 +120,13 @@ def test_models_must_share_codec_and_roles(paired_audiogen, magnet, processor):
     other_text.audio_encoder.load_state_dict(magnet.audio_encoder.state_dict())
     with pytest.raises(ValueError, match="different vocabularies"):
         HybridMagnet(other_text, magnet)
+
+
+def test_from_pretrained_loads_both(tmp_path, paired_audiogen, magnet):
+    paired_audiogen.save_pretrained(tmp_path / "ar")
+    magnet.save_pretrained(tmp_path / "nar")
+    loaded = HybridMagnet.from_pretrained(str(tmp_path / "ar"), str(tmp_path / "nar"))
+    assert type(loaded.audiogen) is type(paired_audiogen) and type(loaded.magnet) is type(magnet)
+    assert not loaded.magnet.training
+    with pytest.raises(TypeError, match="audiogen must be an AudioGenForConditionalGeneration"):
+        HybridMagnet.from_pretrained(str(tmp_path / "nar"), str(tmp_path / "nar"))

@@ -45,6 +45,20 @@ class HybridMagnet:
             )
         self.audiogen, self.magnet = audiogen, magnet
 
+    @classmethod
+    def from_pretrained(cls, audiogen_name_or_path: str, magnet_name_or_path: str, **kwargs) -> HybridMagnet:
+        """Load both models (folders, Hub ids or the aliases "default" / "default-magnet"); `kwargs` go to both
+        `from_pretrained` calls (e.g. `dtype=`)."""
+        from transformers import AutoModelForTextToWaveform
+
+        from .defaults import resolve_model_name
+
+        load = AutoModelForTextToWaveform.from_pretrained
+        return cls(
+            load(resolve_model_name(audiogen_name_or_path), **kwargs).eval(),
+            load(resolve_model_name(magnet_name_or_path), **kwargs).eval(),
+        )
+
     @property
     def window_seconds(self) -> float:
         return float(self.magnet.config.decoder.max_duration)
