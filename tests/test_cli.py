@@ -133,3 +133,42 @@ def test_judge_command_scores_a_model(tmp_path, saved_audiogen, capsys):
 
     data = json.loads(report.read_text())
     assert 0.0 <= data[0]["overall"] <= 1.0 and data[0]["audio_seconds_per_second"] > 0
+
+
+def test_magnet_rescoring_and_hybrid_flags(tmp_path, magnet, paired_audiogen, processor, capsys):
+    import numpy as np
+
+    magnet.save_pretrained(tmp_path / "magnet")
+    processor.save_pretrained(tmp_path / "magnet")
+    paired_audiogen.save_pretrained(tmp_path / "audiogen")
+    processor.save_pretrained(tmp_path / "audiogen")
+    base = ["generate", "rain", "--model", str(tmp_path / "magnet"), "--seed", "0", "--no-progress"]
+    assert main(base + ["-o", str(tmp_path / "plain.wav")]) == 0
+    rescore = ["--rescorer", str(tmp_path / "audiogen"), "--rescore-weight", "0.8"]
+    assert main(base + rescore + ["-o", str(tmp_path / "rescored.wav")]) == 0
+    plain, rescored = (soundfile.read(tmp_path / f"{n}.wav")[0] for n in ("plain", "rescored"))
+    assert plain.shape == rescored.shape == (48 * 320,) and not np.array_equal(plain, rescored)
+    hybrid = ["--hybrid-ar-seconds", "0.2", "--ar-model", str(tmp_path / "audiogen"), "--duration", "1.5"]
+    assert main(base + hybrid + ["-o", str(tmp_path / "hybrid.wav")]) == 0
+    assert soundfile.read(tmp_path / "hybrid.wav")[0].shape == (75 * 320,)  # past the 1 s window
+    capsys.readouterr()
+    audiogen_model = ["generate", "rain", "--model", str(tmp_path / "audiogen"), "--no-progress"]
+    assert main(audiogen_model + rescore + ["-o", str(tmp_path / "x.wav")]) == 2
+    assert "are MAGNeT options" in capsys.readouterr().err
+    assert main(base + ["--ar-model", str(tmp_path / "audiogen"), "-o", str(tmp_path / "y.wav")]) == 2
+    assert "pass --hybrid-ar-seconds too" in capsys.readouterr().err
+    assert (
+        main(
+            base
+            + [
+                "--rescorer",
+                str(tmp_path / "audiogen"),
+                "--rescore-weight",
+                "2",
+                "-o",
+                str(tmp_path / "z.wav"),
+            ]
+        )
+        == 2
+    )
+    assert "outside [0, 1]" in capsys.readouterr().err

@@ -47,6 +47,23 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--stream", action="store_true", help="AudioGen: write the audio to the output as it is generated"
     )
+    gen.add_argument(
+        "--rescorer",
+        default=None,
+        help="MAGNeT: an AudioGen on the same codec (folder, Hub id or 'default') that rescores each step",
+    )
+    gen.add_argument(
+        "--rescore-weight", type=float, default=None, help="MAGNeT: the rescorer's weight in [0, 1]"
+    )
+    gen.add_argument(
+        "--hybrid-ar-seconds",
+        type=float,
+        default=None,
+        help="MAGNeT: Hybrid-MAGNeT, the first seconds by the --rescorer/--ar-model AudioGen",
+    )
+    gen.add_argument(
+        "--ar-model", default=None, help="the AudioGen of --hybrid-ar-seconds (default: 'default')"
+    )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_dtype_argument(gen)
     gen.add_argument(
@@ -162,6 +179,7 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
         knobs["max_new_tokens"] = max(1, round(args.duration * model.config.frame_rate))
     generator = torch.Generator(args.device).manual_seed(args.seed) if args.seed is not None else None
     rate = model.config.sampling_rate
+    model = _magnet_methods(model, args, knobs)
     if args.stream:
         stream_kwargs = dict(**inputs, generator=generator, progress=not args.no_progress, **knobs)
         return _generate_streaming(model, paths, stream_kwargs, rate)
@@ -170,6 +188,61 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
         soundfile.write(path, np.ascontiguousarray(clip.T), rate)
         print(f"wrote {path} ({clip.shape[-1] / rate:.2f} s at {rate} Hz)")
     return paths
+
+
+def _magnet_methods(model, args: argparse.Namespace, knobs: dict):
+    """--rescorer / --rescore-weight / --hybrid-ar-seconds: MAGNeT's rescoring and Hybrid-MAGNeT."""
+    asked = args.rescorer is not None or args.rescore_weight is not None or args.hybrid_ar_seconds is not None
+    if not asked:
+        if args.ar_model is not None:
+            raise ValueError(
+                "--ar-model is the AudioGen of --hybrid-ar-seconds; pass --hybrid-ar-seconds too."
+            )
+        return model
+    if model.config.model_type != "magnet":
+        raise ValueError(
+            "--rescorer, --rescore-weight and --hybrid-ar-seconds are MAGNeT options; use a MAGNeT --model."
+        )
+    if args.rescorer is not None:
+        knobs["rescorer"], _ = load_model_and_processor(args.rescorer, args.device, args.dtype)
+    if args.rescore_weight is not None:
+        knobs["rescore_weight"] = args.rescore_weight
+    if args.hybrid_ar_seconds is None:
+        if args.ar_model is not None:
+            raise ValueError(
+                "--ar-model is the AudioGen of --hybrid-ar-seconds; pass --hybrid-ar-seconds too."
+            )
+        return model
+    from .hybrid_magnet import HybridMagnet
+
+    ar_model = knobs.get("rescorer")
+    if args.ar_model is not None or ar_model is None:
+        ar_model, _ = load_model_and_processor(args.ar_model or "default", args.device, args.dtype)
+    return _HybridCall(HybridMagnet(ar_model, model), args.hybrid_ar_seconds, knobs)
+
+
+class _HybridCall:
+    """`generate(**inputs, **knobs)` for the CLI: AudioGen's knobs (--guidance-scale ...) stay AudioGen's."""
+
+    def __init__(self, hybrid, ar_seconds: float, knobs: dict):
+        self.hybrid, self.ar_seconds = hybrid, ar_seconds
+        self.config = hybrid.magnet.config
+        self.magnet_knobs = {k: knobs.pop(k) for k in list(knobs) if k in ("rescorer", "rescore_weight")}
+
+    def generate(self, input_ids=None, attention_mask=None, generator=None, progress=False, **kwargs):
+        max_new_tokens = kwargs.pop("max_new_tokens", None)
+        shared = {k: kwargs.pop(k) for k in list(kwargs) if k.startswith("negative_")}
+        magnet_kwargs = dict(self.magnet_knobs, progress=progress)
+        return self.hybrid.generate(
+            input_ids,
+            attention_mask,
+            ar_seconds=self.ar_seconds,
+            max_new_tokens=max_new_tokens,
+            generator=generator,
+            audiogen_kwargs=kwargs,
+            magnet_kwargs=magnet_kwargs,
+            **shared,
+        )
 
 
 def _generate_streaming(model, paths: list[Path], generate_kwargs: dict, rate: int) -> list[Path]:
