@@ -182,3 +182,14 @@ def test_rescorer_on_another_codec(magnet, processor):
 def test_bad_rescore_guidance_scale(magnet, paired_audiogen, processor):
     with pytest.raises(ValueError, match="rescore_guidance_scale must be a number >= 0"):
         codes(magnet, processor(text=TEXTS), rescorer=paired_audiogen, rescore_guidance_scale=-1)
+
+
+def test_default_weight_is_the_documented_one(magnet, paired_audiogen, processor):
+    from audiogen_hf.magnet_rescoring import DEFAULT_RESCORE_WEIGHT
+
+    inputs = processor(text=TEXTS)
+    assert DEFAULT_RESCORE_WEIGHT == 0.3  # docs/magnet.md: chosen on dev seeds 3-5
+    assert torch.equal(
+        codes(magnet, inputs, rescorer=paired_audiogen),
+        codes(magnet, inputs, rescorer=paired_audiogen, rescore_weight=0.3),
+    )

@@ -161,4 +161,4 @@ def build_rescorer(
 
 
 # The shipped default when a rescorer is passed without a weight (chosen on held-out seeds: docs/magnet.md).
-DEFAULT_RESCORE_WEIGHT = 0.5
+DEFAULT_RESCORE_WEIGHT = 0.3
