@@ -30,7 +30,10 @@ def sliding_windows(prompt_frames: int, total_frames: int, window: int, stride: 
     if total_frames <= window:
         return [(0, total_frames)]
     if not 0 < stride < window:
-        raise ValueError(f"extend_stride must be shorter than the window: {stride} frames vs {window}.")
+        raise ValueError(
+            f"extend_stride must be shorter than the window: {stride} frames vs {window}; pass a smaller "
+            "extend_stride= (in seconds) or ask for at most one window of max_new_tokens."
+        )
     windows, offset, prompt_length = [], 0, prompt_frames
     while offset + prompt_length < total_frames:
         frames = min(total_frames - offset, window)

@@ -78,11 +78,9 @@ def _as_waveforms(audio) -> list[torch.Tensor]:
     for i, clip in enumerate(clips):
         try:
             wav = _clip_to_float(clip, i)
-        except (ValueError, TypeError) as error:
-            if isinstance(error, TypeError) and "dtype" in str(error):
-                raise
+        except ValueError as error:  # numpy on a ragged list or non-numeric items
             raise TypeError(
-                f"audio clip {i} is not a numeric waveform ({type(clip).__name__}); pass a float array."
+                f"audio clip {i} is not a numeric waveform ({type(clip).__name__}: {error}); pass a float array."
             ) from error
         if wav.ndim == 1:
             wav = wav[None]
