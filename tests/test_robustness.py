@@ -270,3 +270,16 @@ def test_bf16_generates_finite_audio(processor, family):
     inputs = processor(text=["dog barks"], audio=np.zeros(1600, np.float32), sampling_rate=16000)
     audio = generate((name, copy.to(torch.bfloat16)), dict(inputs))
     assert audio.dtype == torch.bfloat16 and torch.isfinite(audio.float()).all()
+
+
+def test_fuzzer_finds_no_defect(capsys):
+    """A short run of benchmarks/fuzz_inputs.py (the full one: --cases 200)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "fuzz_inputs.py"
+    spec = importlib.util.spec_from_file_location("fuzz_inputs", path)
+    fuzz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fuzz)
+    assert fuzz.main(["--cases", "40", "--seed", "3"]) == 0, capsys.readouterr().out
+    assert "total" in capsys.readouterr().out
