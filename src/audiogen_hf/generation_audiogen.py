@@ -7,6 +7,7 @@ from tqdm.auto import tqdm
 from transformers import GenerationConfig, GenerationMixin
 
 from .delay_pattern import build_delay_pattern, first_step_to_generate, revert_delay_pattern
+from .generation_limits import check_generation_size, pop_generation_limits
 from .generation_utils import (
     SamplingSettings,
     check_generate_kwargs,
@@ -29,7 +30,10 @@ def sliding_windows(prompt_frames: int, total_frames: int, window: int, stride: 
     if total_frames <= window:
         return [(0, total_frames)]
     if not 0 < stride < window:
-        raise ValueError(f"extend_stride must be shorter than the window: {stride} frames vs {window}.")
+        raise ValueError(
+            f"extend_stride must be shorter than the window: {stride} frames vs {window}; pass a smaller "
+            "extend_stride= (in seconds) or ask for at most one window of max_new_tokens."
+        )
     windows, offset, prompt_length = [], 0, prompt_frames
     while offset + prompt_length < total_frames:
         frames = min(total_frames - offset, window)
@@ -71,7 +75,9 @@ class AudioGenGenerationMixin(GenerationMixin):
         compile_flag = kwargs.pop("compile", None)  # likewise (static_cache.py)
         streamer = kwargs.pop("streamer", None)
         negative = pop_negative_prompt(kwargs)
+        limits = pop_generation_limits(kwargs)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
+        check_generation_size(self, config, input_ids, input_values, limits)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
         settings = resolve_sampling(config)
         num_return_sequences = config.num_return_sequences or 1

@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 from transformers import GenerationConfig, GenerationMixin
 
 from . import magnet_masking as masking
+from .generation_limits import check_generation_size, pop_generation_limits
 from .generation_utils import (
     SamplingSettings,
     check_generate_kwargs,
@@ -192,7 +193,9 @@ class MagnetGenerationMixin(GenerationMixin):
         prompt_codes = kwargs.pop("prompt_codes", None)
         stride_seconds = kwargs.pop("extend_stride", None)
         negative = pop_negative_prompt(kwargs)
+        limits = pop_generation_limits(kwargs)
         config, model_kwargs = self._prepare_generation_config(generation_config, **kwargs)
+        check_generation_size(self, config, input_ids, input_values, limits)
         reject_unused_kwargs(model_kwargs, {"output_attentions", "output_hidden_states"})
         compile_config = resolve_compile_config(config, compile_flag, self.decoder.device)
         knobs = resolve_magnet_settings(config, self.config.decoder.num_codebooks)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import math
+import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -36,29 +40,49 @@ class GenerationInputs:
         return 0 if self.prompt_codes is None else self.prompt_codes.shape[-1]
 
 
-def check_generate_kwargs(kwargs: dict) -> None:
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# name: (accepts a value (None always passes), what a valid value is)
+KNOB_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "max_new_tokens": (lambda v: _is_int(v) and v > 0, "must be a positive integer number of frames"),
+    "do_sample": (lambda v: isinstance(v, bool), "must be True or False"),
+    "temperature": (lambda v: _is_real(v) and v >= 0, "must be a finite number >= 0 (0 means greedy)"),
+    "top_k": (lambda v: _is_int(v) and v >= 0, "must be an integer >= 0 (0 disables top-k)"),
+    "top_p": (
+        lambda v: _is_real(v) and 0 < v <= 1,
+        "must be a number in (0, 1] (1.0 disables nucleus sampling)",
+    ),
+    "min_p": (
+        lambda v: _is_real(v) and 0 <= v <= 1,
+        "must be a number in [0, 1] (0 disables min-p sampling)",
+    ),
+    "guidance_scale": (
+        lambda v: _is_real(v) and v >= 0,
+        "must be a finite number >= 0 (1.0 disables guidance)",
+    ),
+    "num_return_sequences": (lambda v: _is_int(v) and v >= 1, "must be an integer >= 1"),
+    "extend_stride": (lambda v: _is_real(v) and v > 0, "must be a positive number of seconds"),
+}
+
+# MAGNeT's guidance bounds, checked once resolved (`resolve_magnet_settings` names a non-number first).
+CFG_COEF_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "max_cfg_coef": (lambda v: _is_real(v), "must be a finite number (MAGNeT's guidance at the first step)"),
+    "min_cfg_coef": (lambda v: _is_real(v), "must be a finite number (MAGNeT's guidance at the last step)"),
+}
+
+
+def check_generate_kwargs(kwargs: dict, checks: dict = KNOB_CHECKS) -> None:
     """Validate user-given knobs before transformers merges them, so errors name our semantics."""
-    checks = {
-        "max_new_tokens": (
-            lambda v: v is None or (isinstance(v, int) and v > 0),
-            "must be a positive number of frames",
-        ),
-        "temperature": (lambda v: v is None or v >= 0, "must be >= 0 (0 means greedy)"),
-        "top_k": (
-            lambda v: v is None or (isinstance(v, int) and v >= 0),
-            "must be an integer >= 0 (0 disables top-k)",
-        ),
-        "top_p": (lambda v: v is None or 0 < v <= 1, "must be in (0, 1] (1.0 disables nucleus sampling)"),
-        "min_p": (lambda v: v is None or 0 <= v <= 1, "must be in [0, 1] (0 disables min-p sampling)"),
-        "guidance_scale": (lambda v: v is None or v >= 0, "must be >= 0 (1.0 disables guidance)"),
-        "num_return_sequences": (
-            lambda v: v is None or (isinstance(v, int) and v >= 1),
-            "must be an integer >= 1",
-        ),
-    }
     for name, (ok, why) in checks.items():
-        if name in kwargs and not ok(kwargs[name]):
-            raise ValueError(f"{name}={kwargs[name]!r} is invalid: it {why}.")
+        value = kwargs.get(name)
+        if value is not None and not ok(value):
+            raise ValueError(f"{name}={value!r} is invalid: it {why}.")
 
 
 # GenerationConfig fields this package's decoding does not implement, with the value that means "off".
@@ -105,12 +129,8 @@ def reject_unimplemented_fields(config: GenerationConfig) -> None:
 
 
 def resolve_sampling(config: GenerationConfig) -> SamplingSettings:
-    check_generate_kwargs(
-        {
-            name: getattr(config, name, None)
-            for name in ("temperature", "top_k", "top_p", "min_p", "max_new_tokens")
-        }
-    )
+    checks = KNOB_CHECKS | CFG_COEF_CHECKS
+    check_generate_kwargs({name: getattr(config, name, None) for name in checks}, checks)
     reject_unimplemented_fields(config)
     top_p = config.top_p if config.top_p is not None else 1.0
     return SamplingSettings(
@@ -122,12 +142,58 @@ def resolve_sampling(config: GenerationConfig) -> SamplingSettings:
     )
 
 
+# Keyword arguments our generate() functions take besides GenerationConfig fields (for typo suggestions).
+GENERATE_ARGUMENTS = (
+    "input_ids attention_mask input_values padding_mask generation_config generator progress streamer callback "
+    "compile compile_config two_step_cfg extend_stride negative_input_ids negative_attention_mask "
+    "negative_prompt max_generation_seconds max_batch_size decoding_steps span_arrangement span_scoring "
+    "max_cfg_coef min_cfg_coef anneal_temp"
+).split()
+
+
 def reject_unused_kwargs(model_kwargs: dict, allowed: set[str] = frozenset()) -> None:
+    """Refuse arguments generate() would ignore, suggesting the closest known name (a typo such as
+    `temprature=` would otherwise be silently dropped)."""
     unused = sorted(k for k, v in model_kwargs.items() if k not in allowed and v is not None)
     if unused:
+        known = list(GenerationConfig().to_dict()) + GENERATE_ARGUMENTS
+        hints = []
+        for name in unused:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+            if close:
+                hints.append(f"{name!r} -> did you mean {close[0]!r}?")
+        hint = f" {' '.join(hints)}" if hints else ""
         raise ValueError(
-            f"generate() got arguments it does not use: {unused}. Pass the processor's outputs "
+            f"generate() got arguments it does not use: {unused}.{hint} Pass the processor's outputs "
             "(input_ids, attention_mask, input_values, padding_mask) and GenerationConfig fields only."
+        )
+
+
+def check_token_ids(model, input_ids, attention_mask) -> None:
+    """Refuse token ids T5's embedding would fail on with an unrelated IndexError / dtype error."""
+    for name, tensor in (("input_ids", input_ids), ("attention_mask", attention_mask)):
+        if tensor is not None and not isinstance(tensor, torch.Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor, got {type(tensor).__name__}; tokenize with the processor "
+                "(processor(text=...)) and pass its outputs."
+            )
+    if input_ids is None:
+        return
+    if input_ids.is_floating_point() or input_ids.is_complex() or input_ids.dtype == torch.bool:
+        raise TypeError(
+            f"input_ids must hold integer token ids, got dtype {input_ids.dtype}; use the processor's input_ids "
+            "(or cast with .long())."
+        )
+    vocab = model.config.text_encoder.vocab_size
+    if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= vocab):
+        raise ValueError(
+            f"input_ids holds ids outside the text encoder's vocabulary [0, {vocab}) (min "
+            f"{int(input_ids.min())}, max {int(input_ids.max())}); tokenize with this model's processor."
+        )
+    if attention_mask is not None and attention_mask.shape != input_ids.shape:
+        raise ValueError(
+            f"attention_mask {tuple(attention_mask.shape)} must have input_ids' shape {tuple(input_ids.shape)}; "
+            "pass both from the same processor call."
         )
 
 
@@ -140,8 +206,19 @@ def prepare_generation_inputs(
     num_return_sequences: int,
 ) -> GenerationInputs:
     """Run T5 once and the codec on the audio prompt; repeat each item `num_return_sequences` times."""
+    check_token_ids(model, input_ids, attention_mask)
+    if input_values is not None and not isinstance(input_values, torch.Tensor):
+        raise TypeError(
+            f"input_values must be a torch.Tensor [batch, channels, samples], got {type(input_values).__name__}; "
+            "pass the processor's outputs (processor(audio=..., sampling_rate=...))."
+        )
     batch_size = 1
     if input_ids is not None:
+        if input_ids.dim() != 2:
+            raise ValueError(
+                f"input_ids must be [batch, tokens], got shape {tuple(input_ids.shape)}; use the processor's "
+                "input_ids (or add a batch dimension with input_ids[None])."
+            )
         batch_size = input_ids.shape[0]
         if batch_size == 0:
             raise ValueError("input_ids holds no prompt; pass at least one text.")

@@ -26,21 +26,62 @@ def _as_text_list(text) -> list[str] | None:
     return list(texts)
 
 
+# Integer PCM: divide by full scale (and remove the offset of unsigned formats) to get [-1, 1] floats.
+_PCM_SCALE = {
+    np.dtype(np.int16): (2.0**15, 0.0),
+    np.dtype(np.int32): (2.0**31, 0.0),
+    np.dtype(np.uint8): (128.0, 128.0),
+}
+
+
+def _clip_to_float(clip, index: int) -> torch.Tensor:
+    """One clip as a float32 tensor, integer PCM scaled to [-1, 1] (int16 / 2**15, int32 / 2**31, uint8
+    centred on 128), so an int16 file read with `soundfile(dtype="int16")` is not fed at 32768x the level."""
+    if isinstance(clip, torch.Tensor):
+        clip = clip.detach().cpu().numpy() if clip.dtype != torch.bfloat16 else clip.float().cpu().numpy()
+    array = np.asarray(clip)
+    if array.dtype in _PCM_SCALE:
+        scale, offset = _PCM_SCALE[array.dtype]
+        return torch.from_numpy((array.astype(np.float64) - offset) / scale).float()
+    if array.dtype.kind not in "fiu":
+        raise TypeError(
+            f"audio clip {index} has dtype {array.dtype}; pass float waveforms in [-1, 1] or int16 / int32 / uint8 PCM."
+        )
+    return torch.from_numpy(array.astype(np.float32))
+
+
 def _as_waveforms(audio) -> list[torch.Tensor]:
-    """Accept one clip (`[samples]` or `[channels, samples]`) or a list/batch of clips; return 2-D float tensors."""
+    """Accept one clip (`[samples]` or `[channels, samples]`) or a list/batch of clips; return 2-D float tensors.
+
+    A `[samples, channels]` clip (soundfile's layout) is refused with a hint to transpose: it cannot be told
+    from many channels of a few samples, and reading it as such would silently average the audio away."""
     if isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim == 3:
         clips = list(audio)
-    elif isinstance(audio, (np.ndarray, torch.Tensor)):
+    elif isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim in (1, 2):
         clips = [audio]
-    elif isinstance(audio, Sequence) and len(audio) > 0 and not isinstance(audio[0], (float, int)):
+    elif isinstance(audio, (np.ndarray, torch.Tensor)):
+        raise ValueError(
+            f"audio must be [samples], [channels, samples] or [batch, channels, samples], got shape "
+            f"{tuple(audio.shape)}; reshape it (a 0-D value is not a waveform)."
+        )
+    elif isinstance(audio, (str, bytes)) or not isinstance(audio, Sequence) or len(audio) == 0:
+        raise ValueError(
+            f"audio must be a waveform array or a non-empty list of waveforms, got {type(audio).__name__}"
+            f"{' (empty)' if isinstance(audio, Sequence) and len(audio) == 0 else ''}; load the file first "
+            "(e.g. with soundfile) and pass the array."
+        )
+    elif not isinstance(audio[0], (float, int)):
         clips = list(audio)
-    elif isinstance(audio, Sequence) and len(audio) > 0:
-        clips = [np.asarray(audio, dtype=np.float32)]
     else:
-        raise ValueError("audio must be a waveform array or a non-empty list of waveforms.")
+        clips = [np.asarray(audio, dtype=np.float32)]
     out = []
     for i, clip in enumerate(clips):
-        wav = torch.as_tensor(np.asarray(clip, dtype=np.float32))
+        try:
+            wav = _clip_to_float(clip, i)
+        except ValueError as error:  # numpy on a ragged list or non-numeric items
+            raise TypeError(
+                f"audio clip {i} is not a numeric waveform ({type(clip).__name__}: {error}); pass a float array."
+            ) from error
         if wav.ndim == 1:
             wav = wav[None]
         if wav.ndim != 2:
@@ -49,10 +90,32 @@ def _as_waveforms(audio) -> list[torch.Tensor]:
             )
         if wav.shape[-1] == 0:
             raise ValueError(f"audio clip {i} is empty (0 samples); pass a non-empty prompt.")
+        if wav.shape[0] > wav.shape[1]:
+            raise ValueError(
+                f"audio clip {i} has shape {tuple(wav.shape)}: more channels than samples, so it looks like "
+                "[samples, channels]; pass [channels, samples] (transpose it, e.g. audio.T)."
+            )
         if not torch.isfinite(wav).all():
             raise ValueError(f"audio clip {i} contains NaN or inf samples; clean or clip it first.")
         out.append(wav)
     return out
+
+
+def _check_sampling_rate(sampling_rate) -> int:
+    """A positive whole number of Hz (a float like 44100.0 is accepted, 44100.5 is not)."""
+    value = sampling_rate.item() if isinstance(sampling_rate, (np.generic, torch.Tensor)) else sampling_rate
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not np.isfinite(value)
+        or value <= 0
+        or value != int(value)
+    ):
+        raise ValueError(
+            f"sampling_rate must be a positive whole number of Hz (e.g. 16000), got {sampling_rate!r}; pass the "
+            "rate the audio was recorded at."
+        )
+    return int(value)
 
 
 class AudioGenProcessor(ProcessorMixin):
@@ -61,7 +124,9 @@ class AudioGenProcessor(ProcessorMixin):
 
     Text follows audiocraft's T5 conditioner: right padding to the longest prompt, no truncation, `</s>`
     appended, and the mask of empty prompts zeroed (an empty text is the unconditional description).
-    Audio is resampled with julius to the codec's rate and downmixed to its channel count.
+    Audio (`[samples]`, `[channels, samples]` or a batch `[batch, channels, samples]`; float in [-1, 1] or
+    int16 / int32 / uint8 PCM, scaled to [-1, 1]) is resampled with julius to the codec's rate and, for a mono
+    codec, downmixed by averaging its channels (audiocraft's `convert_audio`); `[samples, channels]` is refused.
     `negative_text=` (one text, or one per prompt) is tokenized the same way but on its own, so it never
     changes the prompts' padding, into `negative_input_ids` / `negative_attention_mask` for `generate()`.
     """
@@ -70,7 +135,13 @@ class AudioGenProcessor(ProcessorMixin):
         super().__init__(feature_extractor, tokenizer)
 
     def __call__(
-        self, text=None, audio=None, sampling_rate: int | None = None, negative_text=None, **kwargs
+        self,
+        text=None,
+        audio=None,
+        sampling_rate: int | None = None,
+        negative_text=None,
+        max_audio_seconds: float = 600.0,
+        **kwargs,
     ) -> BatchFeature:
         texts = _as_text_list(text)
         if texts is None and audio is None:
@@ -94,7 +165,15 @@ class AudioGenProcessor(ProcessorMixin):
                     "an audio prompt needs its sampling_rate=...; the processor resamples it to "
                     f"{self.feature_extractor.sampling_rate} Hz."
                 )
-            clips = [self._to_codec_format(w, int(sampling_rate)) for w in _as_waveforms(audio)]
+            rate = _check_sampling_rate(sampling_rate)
+            waveforms = _as_waveforms(audio)
+            longest = max(w.shape[-1] for w in waveforms) / rate
+            if longest > max_audio_seconds:
+                raise ValueError(
+                    f"an audio prompt of {longest:g} s is longer than max_audio_seconds={max_audio_seconds:g}; "
+                    "trim it (the models keep at most their window, 10 s) or raise max_audio_seconds."
+                )
+            clips = [self._to_codec_format(w, rate) for w in waveforms]
             if texts is not None and len(clips) != len(texts):
                 raise ValueError(
                     f"{len(texts)} texts but {len(clips)} audio prompts; give one audio per text."
