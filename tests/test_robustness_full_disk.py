@@ -9,7 +9,13 @@ import pytest
 import torch
 from accelerate import Accelerator
 
-from training.checkpointing import load_checkpoint, save_checkpoint
+from training.checkpointing import (
+    STATE_FILE,
+    latest_checkpoint,
+    load_checkpoint,
+    remove_partial_checkpoints,
+    save_checkpoint,
+)
 
 
 def test_enospc_keeps_the_previous_checkpoint(tmp_path):
@@ -37,3 +43,20 @@ def test_enospc_keeps_the_previous_checkpoint(tmp_path):
     del accelerator.save_state
     assert load_checkpoint(accelerator, previous)["step"] == 1
     assert torch.equal(model.weight, saved)
+
+
+def test_set_aside_checkpoint_is_restored_and_half_pruned_one_dropped(tmp_path):
+    """A kill between setting checkpoint-3 aside (re-saving step 3) and renaming the new one into place, and a
+    kill mid-pruning of checkpoint-1 (its marker already gone): resuming keeps the first, drops the second."""
+    for name, marker in (
+        (".old-checkpoint-3", True),
+        (".old-checkpoint-1", False),
+        (".tmp-checkpoint-3", False),
+    ):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(b"w")
+        if marker:
+            (tmp_path / name / STATE_FILE).write_text('{"step": 3}')
+    remove_partial_checkpoints(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3"]
+    assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-3"

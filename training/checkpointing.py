@@ -54,7 +54,12 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
 
 
 def remove_partial_checkpoints(output_dir: str | Path) -> None:
-    """Drop temp folders and half-pruned old checkpoints left by a run killed while saving."""
+    """Drop temp folders and half-pruned old checkpoints left by a run killed while saving. An `.old-` one
+    still holding its marker was set aside for a re-save of its step that never landed: put it back."""
+    for old in Path(output_dir).glob(f".old-{PREFIX}*"):
+        final = old.with_name(old.name.removeprefix(".old-"))
+        if (old / STATE_FILE).is_file() and not final.exists():
+            old.rename(final)
     for pattern in _DEBRIS:
         for debris in Path(output_dir).glob(pattern):
             shutil.rmtree(debris, ignore_errors=True)
