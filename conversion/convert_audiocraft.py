@@ -28,9 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     parser.add_argument("--push-to-hub", default=None, metavar="REPO", help="also upload to this Hub repo")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="write into a non-empty --output (its other files are kept)"
+    )
     args = parser.parse_args(argv)
     try:
-        path = convert_and_save(args.checkpoint, args.output, args.text_encoder, args.dtype, args.push_to_hub)
+        path = convert_and_save(
+            args.checkpoint, args.output, args.text_encoder, args.dtype, args.push_to_hub, args.overwrite
+        )
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,16 +1,38 @@
-"""Resumable checkpoints: `accelerator.save_state` into a temporary folder that is renamed to
-`checkpoint-<step>` only once complete, so a run killed mid-save never leaves a checkpoint that looks valid."""
+"""Resumable checkpoints: `accelerator.save_state` into a temporary folder that gets its completion marker
+(`trainer_state.json`) and is renamed to `checkpoint-<step>` only once complete, so a run killed mid-save never
+leaves a checkpoint that looks valid. Old checkpoints are renamed out of the pattern before being deleted, so a
+kill mid-pruning never leaves a half-deleted folder that looks complete, nor zero complete checkpoints.
+
+`AUDIOGEN_KILL_AT=<point>@<step>` (tests only) SIGKILLs the process at one of `KILL_POINTS` while saving `step`.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shutil
+import signal
 from pathlib import Path
 
 PREFIX = "checkpoint-"
 STATE_FILE = "trainer_state.json"
 _PATTERN = re.compile(rf"^{PREFIX}(\d+)$")
+KILL_POINTS = ("mid_state_write", "before_marker", "before_rename", "mid_prune")
+_DEBRIS = (f".tmp-{PREFIX}*", f".old-{PREFIX}*")
+
+
+def _kill_point(name: str, step: int, folder: Path | None = None) -> None:
+    """SIGKILL here if `AUDIOGEN_KILL_AT` names this point and step; `mid_state_write` first truncates the
+    largest file written so far, as a kill during that write would leave it."""
+    if os.environ.get("AUDIOGEN_KILL_AT") != f"{name}@{step}":
+        return
+    if folder is not None:
+        largest = max((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+        with open(largest, "r+b") as handle:
+            handle.truncate(largest.stat().st_size // 2)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def list_checkpoints(output_dir: str | Path) -> list[Path]:
@@ -32,9 +54,38 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
 
 
 def remove_partial_checkpoints(output_dir: str | Path) -> None:
-    """Drop temp folders left by a run killed while saving."""
-    for tmp in Path(output_dir).glob(f".tmp-{PREFIX}*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Drop temp folders and half-pruned old checkpoints left by a run killed while saving. An `.old-` one
+    still holding its marker was set aside for a re-save of its step that never landed: put it back."""
+    for old in Path(output_dir).glob(f".old-{PREFIX}*"):
+        final = old.with_name(old.name.removeprefix(".old-"))
+        if (old / STATE_FILE).is_file() and not final.exists():
+            old.rename(final)
+    for pattern in _DEBRIS:
+        for debris in Path(output_dir).glob(pattern):
+            shutil.rmtree(debris, ignore_errors=True)
+
+
+def _discard(folder: Path, step: int) -> None:
+    """Rename out of the `checkpoint-N` pattern first (atomic), then delete (marker first)."""
+    doomed = folder.with_name(f".old-{folder.name}")
+    shutil.rmtree(doomed, ignore_errors=True)
+    folder.rename(doomed)
+    (doomed / STATE_FILE).unlink(missing_ok=True)
+    _kill_point("mid_prune", step)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _save_failed(error: OSError, root: Path, tmp: Path, step: int) -> OSError:
+    """The error to raise when writing a checkpoint fails: names the intact previous one and the fix."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    previous = latest_checkpoint(root)
+    kept = f"the previous checkpoint {previous} is intact" if previous else "no earlier checkpoint exists"
+    fix = "free disk space" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the cause"
+    return OSError(
+        error.errno,
+        f"saving checkpoint-{step} in {root} failed ({error}); the partial save was removed and {kept}: "
+        f"{fix} (or point output_dir elsewhere), then resume with --resume.",
+    )
 
 
 def save_checkpoint(
@@ -47,16 +98,24 @@ def save_checkpoint(
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    accelerator.wait_for_everyone()
+    try:
+        accelerator.save_state(str(tmp))
+        _kill_point("mid_state_write", step, tmp)
+        _kill_point("before_marker", step)
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            (tmp / STATE_FILE).write_text(json.dumps(dict(state, step=step), indent=2))
+    except OSError as error:
+        raise _save_failed(error, root, tmp, step) from error
     if accelerator.is_main_process:
-        (tmp / STATE_FILE).write_text(json.dumps(dict(state, step=step), indent=2))
-        if final.exists():
-            shutil.rmtree(final)
+        _kill_point("before_rename", step)
+        if final.exists():  # the same step saved again: keep the old one until the new one is in place
+            final.rename(root / f".old-{final.name}")
         tmp.rename(final)
+        shutil.rmtree(root / f".old-{final.name}", ignore_errors=True)
         if total_limit:
             for old in list_checkpoints(root)[:-total_limit]:
-                shutil.rmtree(old, ignore_errors=True)
+                _discard(old, step)
     accelerator.wait_for_everyone()
     return final
 

@@ -8,6 +8,7 @@ from torch import nn
 from transformers import AutoModel, AutoModelForTextEncoding, GenerationConfig, PreTrainedModel
 
 from .configuration_audiogen import AudioGenConfig
+from .loading_checks import checked_from_pretrained
 from .modeling_decoder import AudioGenDecoder
 from .modeling_outputs import AudioGenerationOutput
 
@@ -41,6 +42,14 @@ class TextToCodesPreTrainedModel(PreTrainedModel):
         self.generation_config = self.default_generation_config()
         self.freeze_text_encoder()
         self.freeze_audio_encoder()
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """transformers' loader, refusing truncated files, unsafe pickles and weights that do not fit the config
+        (see `loading_checks`; opt out with `strict_weights=False` / `ignore_mismatched_sizes=True`)."""
+        return checked_from_pretrained(
+            super().from_pretrained, pretrained_model_name_or_path, *model_args, **kwargs
+        )
 
     # The family's audiocraft defaults (saved as generation_config.json); subclasses fill it.
     generation_defaults: dict = {}

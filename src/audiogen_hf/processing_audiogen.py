@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from transformers import BatchFeature, ProcessorMixin
 
+from .loading_checks import check_processor_folder
+
 
 def _as_text_list(text) -> list[str] | None:
     if text is None:
@@ -133,6 +135,12 @@ class AudioGenProcessor(ProcessorMixin):
 
     def __init__(self, feature_extractor, tokenizer):
         super().__init__(feature_extractor, tokenizer)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """Refuse a missing folder or one without tokenizer files before transformers' loader."""
+        check_processor_folder(pretrained_model_name_or_path)
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
 
     def __call__(
         self,

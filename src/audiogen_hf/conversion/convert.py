@@ -75,10 +75,19 @@ def from_audiocraft(checkpoint: str | Path, text_encoder: str | Path | None = No
         {f"audio_encoder.{k}": v.float() for k, v in convert_codec_state(codec_state, codec_keys).items()}
     )
     state.update({f"text_encoder.{k}": v for k, v in t5.state_dict().items()})
+    expected = model.state_dict()
+    for key, value in state.items():
+        if key in expected and value.shape != expected[key].shape:
+            raise CheckpointError(
+                f"weight '{key}' has shape {tuple(value.shape)} but the architecture in xp.cfg needs "
+                f"{tuple(expected[key].shape)}: the export is truncated or its xp.cfg does not belong to it; "
+                "download both files again."
+            )
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise CheckpointError(
-            f"converted weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}."
+            f"converted weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}; "
+            "the export is incomplete or from another architecture: download both files again."
         )
     model.generation_config.update(**generation_defaults(lm_cfg, family, config.frame_rate))
     model = model.to(target_dtype).eval()
@@ -99,8 +108,14 @@ def from_audiocraft(checkpoint: str | Path, text_encoder: str | Path | None = No
     return model, processor, info
 
 
-def check_writable(output: Path) -> None:
-    """Fail before converting if the output folder cannot be written."""
+def check_writable(output: Path, overwrite: bool = False) -> None:
+    """Fail before converting if the output folder cannot be written, or already holds files (never
+    overwritten, let alone deleted, unless `overwrite`)."""
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise CheckpointError(
+            f"output folder {output} is not empty; choose a new --output, or pass --overwrite to write the "
+            "converted files over it (other files there are kept)."
+        )
     try:
         output.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=output):
@@ -117,10 +132,11 @@ def convert_and_save(
     text_encoder: str | Path | None = None,
     dtype: str = "float32",
     push_to_hub: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Convert, then write safetensors weights, config, generation_config, processor and a model card."""
     output = Path(output)
-    check_writable(output)
+    check_writable(output, overwrite)
     model, processor, info = from_audiocraft(checkpoint, text_encoder, dtype)
     model.save_pretrained(output)
     processor.save_pretrained(output)

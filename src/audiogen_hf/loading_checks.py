@@ -1,0 +1,123 @@
+"""Loud failures for broken model and processor folders.
+
+transformers loads a folder whose weights do not fit the config with only a logged report (missing keys are
+randomly initialized, unexpected ones dropped), and reports truncated files, unsafe pickles, missing paths and
+missing tokenizer files with messages that do not say which file is wrong or what to do. A randomly
+initialized AudioGen generates noise that looks like a model working badly, so these checks refuse instead.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+TOKENIZER_FILES = ("tokenizer.json", "spiece.model")
+_HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+
+
+def check_source(source: str | os.PathLike | None, needs: tuple[str, ...], what: str) -> Path | None:
+    """The local folder `source` names (None for a Hub id), refusing missing paths and folders lacking all of
+    `needs` with a message that names the folder and how to fill it."""
+    if source is None:
+        return None
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not any((path / name).is_file() for name in needs):
+            present = sorted(p.name for p in path.iterdir())[:10]
+            raise OSError(
+                f"{path} holds no {what} (looked for {', '.join(needs)}; found {present or 'nothing'}): save "
+                f"the {what} there with save_pretrained(), or point at the folder that holds them."
+            )
+        return path
+    looks_local = isinstance(source, os.PathLike) or str(source).startswith(("/", ".", "~"))
+    if path.exists() or looks_local or not _HUB_ID.fullmatch(str(source)):
+        offline = " (HF_HUB_OFFLINE=1, so it is not looked up on the Hub either)" if _offline() else ""
+        raise OSError(
+            f"{source} is not an existing folder{offline}; pass a folder written by save_pretrained() or a "
+            "Hub repo id (org/name)."
+        )
+    return None
+
+
+def _describe(keys, limit: int = 5) -> str:
+    keys = sorted(keys)
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(str(k) for k in keys[:limit]) + more
+
+
+def check_loading_info(source: Any, info: dict, ignore_mismatched_sizes: bool, strict_weights: bool) -> None:
+    """Raise unless every weight of the checkpoint found its parameter (or the caller opted out)."""
+    mismatched = info.get("mismatched_keys") or set()
+    if mismatched and not ignore_mismatched_sizes:
+        shapes = [
+            f"{key} {tuple(ckpt)} in the weights vs {tuple(model)} from config.json"
+            for key, ckpt, model in mismatched
+        ]
+        raise ValueError(
+            f"{source}: config.json does not match the saved weights ({_describe(shapes, 3)}): restore the "
+            "config.json saved with these weights, or pass ignore_mismatched_sizes=True to re-initialize "
+            "those weights randomly."
+        )
+    missing, unexpected = info.get("missing_keys") or set(), info.get("unexpected_keys") or set()
+    if strict_weights and (missing or unexpected):
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} weights are missing ({_describe(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} are not used by the model ({_describe(unexpected)})")
+        raise ValueError(
+            f"{source}: the weights do not fit this model: {'; '.join(parts)}. Point at the folder saved with "
+            "this model's save_pretrained(), or pass strict_weights=False to load anyway (missing weights are "
+            "then randomly initialized)."
+        )
+
+
+def checked_from_pretrained(load: Callable, source: Any, *model_args, **kwargs):
+    """`PreTrainedModel.from_pretrained` (`load`) that refuses broken folders and weights that do not fit.
+
+    `strict_weights=False` accepts missing / unexpected weights; `ignore_mismatched_sizes=True` (transformers'
+    own flag) accepts shape mismatches; `.bin` pickles are read with `weights_only=True` unless the caller
+    explicitly passes `weights_only=False`.
+    """
+    strict_weights = kwargs.pop("strict_weights", True)
+    wants_info = kwargs.pop("output_loading_info", False)
+    ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
+    kwargs.setdefault("weights_only", True)
+    check_source(source, WEIGHT_FILES, "model weights")
+    try:
+        model, info = load(
+            source, *model_args, output_loading_info=True, ignore_mismatched_sizes=True, **kwargs
+        )
+    except SafetensorError as error:
+        raise OSError(
+            f"the safetensors weights of {source} are truncated or corrupt ({error}); download or save the "
+            "model again."
+        ) from error
+    except pickle.UnpicklingError as error:
+        raise OSError(
+            f"the pytorch_model.bin of {source} needs arbitrary pickle code to load, which is refused for "
+            "safety (weights_only=True); get a model.safetensors from a source you trust instead."
+        ) from error
+    check_loading_info(source, info, ignore_mismatched_sizes, strict_weights)
+    return (model, info) if wants_info else model
+
+
+def check_processor_folder(source: Any) -> None:
+    """A local processor folder must hold the T5 tokenizer (`tokenizer.json` or `spiece.model`)."""
+    check_source(source, TOKENIZER_FILES, "tokenizer files")
