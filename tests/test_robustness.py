@@ -213,6 +213,7 @@ def test_bad_sampling_knobs(family, text, kwargs, message):
         ({"min_cfg_coef": -INF}, "min_cfg_coef=-inf is invalid"),
         ({"max_cfg_coef": INF}, "max_cfg_coef=inf is invalid"),
         ({"decoding_steps": [0, 1, 1, 1]}, "decoding_steps values must be integers >= 1"),
+        ({"decoding_steps": [10**6] * 4}, "more than 1000 iterations for one codebook"),
     ],
 )
 def test_bad_magnet_knobs(magnet, text, kwargs, message):
@@ -254,6 +255,27 @@ def test_typo_kwargs_suggest_the_close_match(family, text, typo, suggestion):
 def test_bad_input_ids(family, text, tamper, error, message):
     with pytest.raises(error, match=message):
         generate(family, {"input_ids": tamper(text["input_ids"])})
+
+
+@pytest.mark.parametrize(
+    "tamper,error,message",
+    [
+        (
+            lambda ids: ids + 1000,
+            ValueError,
+            "negative_input_ids holds ids outside the text encoder's vocabulary",
+        ),
+        (lambda ids: ids.float(), TypeError, "negative_input_ids must hold integer token ids"),
+    ],
+    ids=["above-vocab", "float"],
+)
+def test_bad_negative_input_ids(family, text, tamper, error, message):
+    negative = {
+        "negative_input_ids": tamper(text["input_ids"]),
+        "negative_attention_mask": text["attention_mask"],
+    }
+    with pytest.raises(error, match=message):
+        generate(family, dict(text, **negative))
 
 
 def test_mask_shape_mismatch(family, text):

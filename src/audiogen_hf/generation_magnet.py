@@ -34,6 +34,10 @@ MAGNET_KNOB_DEFAULTS: dict = {
 }
 
 
+# More iterations per codebook than this is a mistake (a runaway call), not a setting (audiocraft: 20 at most).
+MAX_DECODING_STEPS = 1000
+
+
 def default_decoding_steps(num_codebooks: int) -> list[int]:
     """audiocraft's [20, 10, 10, 10]: more iterations for the first (coarsest) codebook."""
     return [20] + [10] * (num_codebooks - 1)
@@ -72,6 +76,12 @@ def resolve_magnet_settings(config: GenerationConfig, num_codebooks: int) -> Mag
         )
     if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in steps):
         raise ValueError(f"decoding_steps values must be integers >= 1, got {list(steps)}.")
+    if max(steps) > MAX_DECODING_STEPS:
+        raise ValueError(
+            f"decoding_steps {list(steps)} asks for more than {MAX_DECODING_STEPS} iterations for one codebook: "
+            "every iteration is a full-window decoder pass, and the cosine schedule gains nothing that far "
+            "(audiocraft uses [20, 10, 10, 10]); ask for fewer steps."
+        )
     if knobs["span_arrangement"] not in masking.SPAN_ARRANGEMENTS:
         raise ValueError(
             f"span_arrangement must be one of {masking.SPAN_ARRANGEMENTS}, got {knobs['span_arrangement']!r}."

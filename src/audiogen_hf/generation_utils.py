@@ -169,9 +169,10 @@ def reject_unused_kwargs(model_kwargs: dict, allowed: set[str] = frozenset()) ->
         )
 
 
-def check_token_ids(model, input_ids, attention_mask) -> None:
-    """Refuse token ids T5's embedding would fail on with an unrelated IndexError / dtype error."""
-    for name, tensor in (("input_ids", input_ids), ("attention_mask", attention_mask)):
+def check_token_ids(model, input_ids, attention_mask, prefix: str = "") -> None:
+    """Refuse token ids T5's embedding would fail on with an unrelated IndexError / dtype error (`prefix`:
+    "negative_" for a negative prompt's ids)."""
+    for name, tensor in ((f"{prefix}input_ids", input_ids), (f"{prefix}attention_mask", attention_mask)):
         if tensor is not None and not isinstance(tensor, torch.Tensor):
             raise TypeError(
                 f"{name} must be a torch.Tensor, got {type(tensor).__name__}; tokenize with the processor "
@@ -181,18 +182,20 @@ def check_token_ids(model, input_ids, attention_mask) -> None:
         return
     if input_ids.is_floating_point() or input_ids.is_complex() or input_ids.dtype == torch.bool:
         raise TypeError(
-            f"input_ids must hold integer token ids, got dtype {input_ids.dtype}; use the processor's input_ids "
+            f"{prefix}input_ids must hold integer token ids, got dtype {input_ids.dtype}; use the processor's "
+            f"{prefix}input_ids "
             "(or cast with .long())."
         )
     vocab = model.config.text_encoder.vocab_size
     if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= vocab):
         raise ValueError(
-            f"input_ids holds ids outside the text encoder's vocabulary [0, {vocab}) (min "
+            f"{prefix}input_ids holds ids outside the text encoder's vocabulary [0, {vocab}) (min "
             f"{int(input_ids.min())}, max {int(input_ids.max())}); tokenize with this model's processor."
         )
     if attention_mask is not None and attention_mask.shape != input_ids.shape:
         raise ValueError(
-            f"attention_mask {tuple(attention_mask.shape)} must have input_ids' shape {tuple(input_ids.shape)}; "
+            f"{prefix}attention_mask {tuple(attention_mask.shape)} must have {prefix}input_ids' shape "
+            f"{tuple(input_ids.shape)}; "
             "pass both from the same processor call."
         )
 

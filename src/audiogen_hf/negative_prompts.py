@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .generation_utils import check_token_ids
+
 
 @dataclass
 class GuidanceConditions:
@@ -87,6 +89,7 @@ def build_guidance_conditions(
     if negative is None:
         return GuidanceConditions(positive, model.null_condition(*positive.shape[:2]))
     ids, mask = negative
+    check_token_ids(model, ids, mask, prefix="negative_")
     batch_size = positive.shape[0] // num_return_sequences
     if ids.dim() != 2 or ids.shape[0] not in (1, batch_size):
         raise ValueError(
