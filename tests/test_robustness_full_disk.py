@@ -4,6 +4,7 @@ temp folder left behind, and the previous checkpoint still loads."""
 from __future__ import annotations
 
 import errno
+import shutil
 
 import pytest
 import torch
@@ -60,3 +61,53 @@ def test_set_aside_checkpoint_is_restored_and_half_pruned_one_dropped(tmp_path):
     remove_partial_checkpoints(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3"]
     assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-3"
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 4 MiB tmpfs (needs root and mount rights; skipped elsewhere, where the fake ENOSPC test stands)."""
+    import subprocess
+
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.mark.parametrize(
+    "leave_kb,failing",
+    [(64, "SafetensorError"), (400, "RuntimeError")],
+)
+def test_real_full_disk_keeps_the_previous_checkpoint(small_tmpfs, leave_kb, failing):
+    """The same on a real full filesystem: the writes themselves fail, not a stand-in. With 64 KB left the
+    weights (~260 KB, written by safetensors) do not fit; with 400 KB they do and Adam's state (~520 KB, written
+    by torch.save) does not. Neither library raises OSError there."""
+    accelerator = Accelerator(cpu=True)
+    layer = torch.nn.Linear(256, 256)
+    model, optimizer = accelerator.prepare(layer, torch.optim.Adam(layer.parameters()))
+    model(torch.ones(1, 256)).sum().backward()
+    optimizer.step()
+    runs = small_tmpfs / "run"
+    previous = save_checkpoint(accelerator, runs, 1, {"loss": 1.0}, total_limit=2)
+    saved = model.weight.detach().clone()
+    free = shutil.disk_usage(small_tmpfs).free
+    (small_tmpfs / "filler").write_bytes(b"\0" * (free - leave_kb * 1024))
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    with pytest.raises(OSError) as caught:
+        save_checkpoint(accelerator, runs, 2, {"loss": 0.5}, total_limit=2)
+    message = str(caught.value)
+    assert type(caught.value.__cause__).__name__ == failing  # what the writing library raised
+    assert caught.value.errno == errno.ENOSPC, message
+    assert f"the previous checkpoint {previous} is intact" in message and "free disk space" in message
+    assert sorted(p.name for p in runs.iterdir()) == ["checkpoint-1"]
+    (small_tmpfs / "filler").unlink()
+    assert load_checkpoint(accelerator, previous)["step"] == 1
+    assert torch.equal(model.weight, saved)

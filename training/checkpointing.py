@@ -16,10 +16,13 @@ import shutil
 import signal
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 PREFIX = "checkpoint-"
 STATE_FILE = "trainer_state.json"
 _PATTERN = re.compile(rf"^{PREFIX}(\d+)$")
 KILL_POINTS = ("mid_state_write", "before_marker", "before_rename", "mid_prune")
+LOW_DISK_BYTES = 1 << 20  # a write that failed with less free than this failed for want of space
 _DEBRIS = (f".tmp-{PREFIX}*", f".old-{PREFIX}*")
 
 
@@ -75,14 +78,29 @@ def _discard(folder: Path, step: int) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
-def _save_failed(error: OSError, root: Path, tmp: Path, step: int) -> OSError:
+def _write_errno(error: Exception, root: Path) -> int | None:
+    """The errno of a failed write. safetensors (SafetensorError) and torch.save (RuntimeError) do not raise
+    OSError on a full disk: read "os error N" from the message, or call it ENOSPC when the disk is all but full."""
+    if isinstance(error, OSError):
+        return error.errno
+    found = re.search(r"os error (\d+)", str(error))
+    if found:
+        return int(found.group(1))
+    try:
+        return errno.ENOSPC if shutil.disk_usage(root).free < LOW_DISK_BYTES else None
+    except OSError:
+        return None
+
+
+def _save_failed(error: Exception, root: Path, tmp: Path, step: int) -> OSError:
     """The error to raise when writing a checkpoint fails: names the intact previous one and the fix."""
     shutil.rmtree(tmp, ignore_errors=True)
     previous = latest_checkpoint(root)
     kept = f"the previous checkpoint {previous} is intact" if previous else "no earlier checkpoint exists"
-    fix = "free disk space" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the cause"
+    code = _write_errno(error, root)
+    fix = "free disk space" if code in (errno.ENOSPC, errno.EDQUOT) else "fix the cause"
     return OSError(
-        error.errno,
+        code,
         f"saving checkpoint-{step} in {root} failed ({error}); the partial save was removed and {kept}: "
         f"{fix} (or point output_dir elsewhere), then resume with --resume.",
     )
@@ -105,7 +123,11 @@ def save_checkpoint(
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             (tmp / STATE_FILE).write_text(json.dumps(dict(state, step=step), indent=2))
-    except OSError as error:
+    except (
+        OSError,
+        SafetensorError,
+        RuntimeError,
+    ) as error:  # the last two: full disk in safetensors / torch.save
         raise _save_failed(error, root, tmp, step) from error
     if accelerator.is_main_process:
         _kill_point("before_rename", step)
