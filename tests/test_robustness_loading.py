@@ -97,6 +97,18 @@ def test_missing_and_unexpected_weights(family, tmp_path):
     assert info["missing_keys"] == {"decoder.lm_heads.0.weight"}
 
 
+def test_unused_weight_under_a_submodule(family, tmp_path):
+    """transformers drops a key under `decoder.` without listing it as unexpected; the file's keys catch it."""
+    model_class, folder = family
+    folder = _copy(folder, tmp_path)
+    state = load_file(folder / "model.safetensors")
+    state["decoder.extra_head.weight"] = torch.zeros(2)
+    save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
+    for load in _loaders(model_class):
+        with pytest.raises(ValueError, match=r"1 are not used by the model \(decoder.extra_head.weight\)"):
+            load(folder)
+
+
 class _WritesMarker:
     """A pickle payload that would create `path` if it were ever unpickled with code execution."""
 

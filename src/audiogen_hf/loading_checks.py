@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -88,6 +88,22 @@ def check_loading_info(source: Any, info: dict, ignore_mismatched_sizes: bool, s
         )
 
 
+def unused_file_weights(source: Any, model) -> set[str]:
+    """Weights in a local folder's safetensors files that the model has no place for.
+
+    Why our own look: transformers 5 does not report every such key (one under `decoder.`, e.g.
+    `decoder.extra_head.weight`, was dropped without appearing in `unexpected_keys`), so the file's own key list
+    is compared with the model's state dict. Reads only the files' headers.
+    """
+    if source is None or not Path(str(source)).is_dir():
+        return set()
+    keys: set[str] = set()
+    for file in sorted(Path(str(source)).glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as handle:
+            keys.update(handle.keys())
+    return keys - set(model.state_dict())
+
+
 def checked_from_pretrained(load: Callable, source: Any, *model_args, **kwargs):
     """`PreTrainedModel.from_pretrained` (`load`) that refuses broken folders and weights that do not fit.
 
@@ -114,6 +130,7 @@ def checked_from_pretrained(load: Callable, source: Any, *model_args, **kwargs):
             f"the pytorch_model.bin of {source} needs arbitrary pickle code to load, which is refused for "
             "safety (weights_only=True); get a model.safetensors from a source you trust instead."
         ) from error
+    info["unexpected_keys"] = set(info.get("unexpected_keys") or ()) | unused_file_weights(source, model)
     check_loading_info(source, info, ignore_mismatched_sizes, strict_weights)
     return (model, info) if wants_info else model
 
