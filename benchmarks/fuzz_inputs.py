@@ -113,6 +113,12 @@ KNOBS = [
     ("typo-temp", {"temprature": 1.0}, ("temperature",)),
     ("stride-neg", {"extend_stride": -1.0}, ("extend_stride",)),
     ("do-sample-str", {"do_sample": "yes"}, ("do_sample",)),
+    ("steps-huge", {"decoding_steps": [10**6] * 4}, ("decoding_steps",)),
+    ("past-window", {"max_new_tokens": 80}, ()),
+    ("rescore-w-alone", {"rescore_weight": 0.5}, ("rescore_weight",)),
+    ("rescorer-junk", {"rescorer": "audiogen", "rescore_weight": 0.5}, ("rescorer",)),
+    ("prompt-codes-oov", {"prompt_codes": torch.full((1, 4, 5), 999)}, ("prompt_codes",)),
+    ("prompt-codes-float", {"prompt_codes": torch.zeros(1, 4, 5)}, ("prompt_codes",)),
 ]
 
 IDS = [
@@ -124,8 +130,8 @@ IDS = [
 ]
 
 # Knobs only one family takes: the other must refuse them by name.
-AUDIOGEN_ONLY = {"guidance_scale", "extend_stride"}
-MAGNET_ONLY = {"max_cfg_coef", "min_cfg_coef", "decoding_steps"}
+AUDIOGEN_ONLY = {"guidance_scale"}
+MAGNET_ONLY = {"max_cfg_coef", "min_cfg_coef", "decoding_steps", "rescorer", "rescore_weight", "prompt_codes"}
 
 
 def build_models(processor):
