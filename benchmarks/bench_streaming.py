@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from audiogen_hf import DEFAULT_MODEL, AudioGenForConditionalGeneration, AudioGenProcessor
-from audiogen_hf.incremental_decode import IncrementalCodecDecoder
-from audiogen_hf.streaming import AudioStreamer
+from audiogen_hf.generation.incremental_decode import IncrementalCodecDecoder
+from audiogen_hf.generation.streaming import AudioStreamer
 
 
 def main() -> None:

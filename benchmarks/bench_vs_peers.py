@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForTextToWaveform
 
-from audiogen_hf.quantization import set_precision
+from audiogen_hf.core.quantization import set_precision
 from audiogen_hf.tiny import benchmark_config, tiny_codec_config
 
 ROOT = Path(__file__).resolve().parents[1]

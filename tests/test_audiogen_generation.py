@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from audiogen_hf.delay_pattern import build_delay_pattern, revert_delay_pattern
-from audiogen_hf.generation_audiogen import sliding_windows
-from audiogen_hf.modeling_decoder import sinusoidal_embedding
+from audiogen_hf.core.modeling_decoder import sinusoidal_embedding
+from audiogen_hf.generation.delay_pattern import build_delay_pattern, revert_delay_pattern
+from audiogen_hf.generation.windows import sliding_windows
 
 
 def naive_greedy(model, conditions, num_frames, guidance=None, prompt=None):

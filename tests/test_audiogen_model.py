@@ -7,7 +7,7 @@ from torch.nn import functional as F
 from transformers import AutoConfig, AutoModelForTextToWaveform, AutoProcessor, pipeline
 
 from audiogen_hf import AudioGenConfig, AudioGenForConditionalGeneration, AudioGenProcessor
-from audiogen_hf.delay_pattern import build_delay_pattern
+from audiogen_hf.generation.delay_pattern import build_delay_pattern
 from audiogen_hf.tiny import tiny_audiogen_config, tiny_codec_config
 
 

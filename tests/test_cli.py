@@ -2,7 +2,7 @@
 
 import soundfile
 
-from audiogen_hf.cli import main
+from audiogen_hf.commands.cli import main
 
 
 def test_generate_two_prompts_from_saved_model(tmp_path, saved_audiogen):
@@ -53,7 +53,7 @@ def test_continuation_from_audio_file(tmp_path, saved_audiogen):
 
 
 def test_two_step_cfg_flag_writes_the_same_audio(tmp_path, saved_audiogen, monkeypatch):
-    from audiogen_hf.generation_audiogen import AudioGenGenerationMixin
+    from audiogen_hf.models.audiogen.generation_audiogen import AudioGenGenerationMixin
 
     seen, window = [], AudioGenGenerationMixin._generate_window
 

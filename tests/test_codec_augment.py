@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from audiogen_hf.judge import BANDS, analyze
-from training.codec_augment import broad_scene
-from training.codec_losses import band_energy_loss
-from training.sound_world import coloured_noise, make_clip
-from training.train_codec import (
+from training.embedded.codec_augment import broad_scene
+from training.embedded.codec_losses import band_energy_loss
+from training.embedded.sound_world import coloured_noise, make_clip
+from training.embedded.train_codec import (
     CodecTrainingConfig,
     scope_clip_weights,
     train,

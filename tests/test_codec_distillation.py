@@ -11,10 +11,10 @@ import pytest
 import torch
 from transformers import EncodecModel
 
-from training.codec_losses import frame_band_energies
-from training.codec_vq import first_codebook_straight_through
-from training.sound_world import tone
-from training.train_codec import CodecTrainingConfig, distillation_loss, encodec_config, train
+from training.embedded.codec_losses import frame_band_energies
+from training.embedded.codec_vq import first_codebook_straight_through
+from training.embedded.sound_world import tone
+from training.embedded.train_codec import CodecTrainingConfig, distillation_loss, encodec_config, train
 
 SR = 16000
 
@@ -47,7 +47,7 @@ def test_band_energies_follow_pitch_onset_and_silence_frame_by_frame():
 
 
 def test_band_energies_tell_noise_colours_apart_whatever_the_phase():
-    from training.sound_world import coloured_noise
+    from training.embedded.sound_world import coloured_noise
 
     def envelope(colour: str, seed: int) -> torch.Tensor:
         x = coloured_noise(colour, 16000, SR, np.random.default_rng(seed))
@@ -76,7 +76,7 @@ def test_first_codebook_straight_through_reads_the_first_code_and_passes_gradien
 
 
 def test_distillation_term_is_trained_and_logged(tmp_path, monkeypatch):
-    import training.train_codec as trainer
+    import training.embedded.train_codec as trainer
     from tests.test_codec_training import tiny_config
 
     read_first_code = []  # in the VQ phase the probe must read the first code, not the plain latent
@@ -120,7 +120,7 @@ def test_distillation_refuses_a_frozen_encoder_and_bad_bands(tmp_path):
 
 
 def test_mutual_information_of_code_and_colour_tables():
-    from training.codec_metrics import mutual_information_bits
+    from training.embedded.codec_metrics import mutual_information_bits
 
     assert mutual_information_bits(np.eye(3) * 10) == pytest.approx(math.log2(3))
     assert mutual_information_bits(np.ones((8, 3))) == pytest.approx(0.0, abs=1e-12)
@@ -130,7 +130,7 @@ def test_mutual_information_of_code_and_colour_tables():
 
 
 def test_colour_information_is_reported_per_codebook():
-    from training.codec_metrics import code_colour_information
+    from training.embedded.codec_metrics import code_colour_information
 
     cfg = CodecTrainingConfig(num_filters=2, hidden_size=8, codebook_size=16)
     model = EncodecModel(encodec_config(cfg)).eval()
@@ -149,7 +149,7 @@ def test_distillation_loss_averages_over_the_priced_clips_only():
 def test_noise_scope_prices_only_crops_with_noise(tmp_path, monkeypatch):
     """With `semantic_scope: noise` the term is zero on batches without noise and the mean over noisy crops
     otherwise; an unknown scope is refused."""
-    import training.train_codec as trainer
+    import training.embedded.train_codec as trainer
     from tests.test_codec_training import tiny_config
 
     seen = []

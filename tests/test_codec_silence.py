@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from training.codec_losses import silence_loss
+from training.embedded.codec_losses import silence_loss
 
 
 def test_silence_loss_prices_hiss_in_silent_frames_only():
@@ -29,7 +29,7 @@ def test_silence_loss_prices_hiss_in_silent_frames_only():
 
 def test_silence_term_reaches_the_training_loss(tmp_path):
     from tests.test_codec_training import tiny_config
-    from training.train_codec import train
+    from training.embedded.train_codec import train
 
     def first_record(name: str, seed: int, **extra) -> dict:
         run = dict(max_steps=1, vq_warmup_steps=0, spectral_ramp_steps=0, seed=seed, batch_size=4)

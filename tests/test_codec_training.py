@@ -8,9 +8,9 @@ import pytest
 import torch
 from transformers import EncodecModel
 
-from training.codec_metrics import reconstruct
-from training.codec_vq import residual_vq
-from training.train_codec import (
+from training.embedded.codec_metrics import reconstruct
+from training.embedded.codec_vq import residual_vq
+from training.embedded.train_codec import (
     CodecTrainingConfig,
     encodec_config,
     parse_config,
@@ -79,7 +79,7 @@ def test_training_lowers_the_loss_and_saves_a_loadable_codec(tmp_path):
 def test_a_failing_evaluation_keeps_the_trained_weights(tmp_path, monkeypatch):
     """The evaluation once crashed on a GPU (held-out clips left on the CPU) after a full run: the weights and
     the loss history are written before anything is measured, so such a failure loses nothing."""
-    import training.train_codec as train_codec
+    import training.embedded.train_codec as train_codec
 
     def broken_evaluate(*args, **kwargs):
         raise RuntimeError("evaluation broke")
@@ -99,7 +99,7 @@ def test_a_failing_evaluation_keeps_the_trained_weights(tmp_path, monkeypatch):
 
 def test_spectral_loss_does_not_prefer_silence():
     """Why the first run collapsed: a silent output must score worse than a slightly detuned tone."""
-    from training.codec_losses import multi_resolution_stft_loss
+    from training.embedded.codec_losses import multi_resolution_stft_loss
 
     t = torch.arange(8000) / 16000
     tone = (0.05 * torch.sin(2 * torch.pi * 700 * t))[None, None]
@@ -114,7 +114,7 @@ def test_spectral_loss_does_not_prefer_silence():
 def test_default_loss_is_waveform_dominant_with_spectral_terms_ramped_in():
     """Run 2 collapsed toward silence under a spectral-dominant mix: the default keeps waveform MSE in
     charge and brings the (small) spectral terms in only after the VQ warm-up."""
-    from training.train_codec import spectral_scale
+    from training.embedded.train_codec import spectral_scale
 
     cfg = CodecTrainingConfig(vq_warmup_steps=10, spectral_ramp_steps=4)
     assert cfg.mse_weight >= 10 * max(cfg.convergence_weight, cfg.stft_weight, cfg.mel_weight)
@@ -140,7 +140,7 @@ def test_config_layout_and_overrides(tmp_path):
 def test_relative_losses_weigh_quiet_clips_and_price_sound_in_silence():
     """The last phase's per-clip terms: the same relative error costs the same at -40 dB as at -10 dB
     (absolute MSE makes the quiet one 900x cheaper), and any output on a silent clip costs something."""
-    from training.codec_losses import clip_spectral_convergence, relative_mse
+    from training.embedded.codec_losses import clip_spectral_convergence, relative_mse
 
     t = torch.arange(4000) / 16000
     tone = torch.sin(2 * torch.pi * 600 * t)[None, None]
@@ -173,7 +173,7 @@ def test_learning_rate_follows_the_steps_unless_the_clock_runs_well_ahead():
     """A run on schedule gets the same rates whatever the wall clock says (start-up makes the clock lead the
     steps early on; with progress the plain larger fraction, two runs of one config diverged from step 75);
     a run falling behind its time cap is driven by the clock and still ends at the low rate."""
-    from training.train_codec import CLOCK_SLACK, learning_rate
+    from training.embedded.train_codec import CLOCK_SLACK, learning_rate
 
     cfg = CodecTrainingConfig(
         learning_rate=1.0, warmup_steps=50, max_steps=5400, max_minutes=25.0, min_lr_ratio=0.1
@@ -192,7 +192,7 @@ def test_learning_rate_follows_the_steps_unless_the_clock_runs_well_ahead():
 def test_no_time_cap_makes_a_step_bound_run(tmp_path):
     """`max_minutes: 0` (the recipe's codec configs): no clock stops the run or drives its learning rate, so
     a slow machine trains the same codec as a fast one; a negative cap is refused."""
-    from training.train_codec import learning_rate, out_of_time
+    from training.embedded.train_codec import learning_rate, out_of_time
 
     capped = CodecTrainingConfig(warmup_steps=50, max_steps=5400, max_minutes=25.0)
     step_bound = CodecTrainingConfig(warmup_steps=50, max_steps=5400, max_minutes=0.0)
@@ -208,7 +208,7 @@ def test_no_time_cap_makes_a_step_bound_run(tmp_path):
 
 
 def test_handover_schedule_from_absolute_to_relative_losses():
-    from training.train_codec import relative_scale
+    from training.embedded.train_codec import relative_scale
 
     assert relative_scale(10_000, CodecTrainingConfig()) == 0.0  # off unless asked
     cfg = CodecTrainingConfig(relative_start_step=10, relative_ramp_steps=4)

@@ -19,7 +19,7 @@ from audiogen_hf.judge import JUDGE_PROMPTS, judge_clip, summarize
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training import sound_world  # noqa: E402
+from training.embedded import sound_world  # noqa: E402
 
 FOLDERS = {"audiogen": audiogen_hf.DEFAULT_MODEL, "magnet": audiogen_hf.DEFAULT_MAGNET_MODEL}
 MAX_TOTAL_BYTES = 20_000_000
@@ -140,7 +140,7 @@ def test_shipped_generation_defaults_are_the_recipes(family):
     them), so a rerun of the recipe ships the same generation settings as the committed files."""
     from transformers import GenerationConfig
 
-    from training.recipes.embedded import GENERATION_DEFAULTS
+    from training.embedded.embedded import GENERATION_DEFAULTS
 
     shipped = GenerationConfig.from_pretrained(FOLDERS[family])
     for key, value in GENERATION_DEFAULTS[family].items():

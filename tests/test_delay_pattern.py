@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from audiogen_hf.delay_pattern import (
+from audiogen_hf.generation.delay_pattern import (
     align_logits_to_frames,
     build_delay_pattern,
     first_step_to_generate,

@@ -14,7 +14,7 @@ import soundfile
 import torch
 
 from audiogen_hf import MagnetForConditionalGeneration
-from audiogen_hf.demo import INSTALL_HINT, DemoGenerator, parse_models
+from audiogen_hf.commands.demo import INSTALL_HINT, DemoGenerator, parse_models
 from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 
 
@@ -81,14 +81,16 @@ def test_callback_rejects_bad_inputs_with_the_fix(generator):
 
 
 def test_package_imports_without_gradio_and_says_how_to_install_it(monkeypatch):
-    code = "import sys, audiogen_hf.cli, audiogen_hf.demo; assert 'gradio' not in sys.modules"
+    code = (
+        "import sys, audiogen_hf.commands.cli, audiogen_hf.commands.demo; assert 'gradio' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
-    from audiogen_hf import demo
+    from audiogen_hf.commands import demo
 
     monkeypatch.setitem(sys.modules, "gradio", None)  # makes `import gradio` fail
     with pytest.raises(ImportError, match=r'pip install "audiogen-hf\[demo\]"'):
         demo.build_demo()
-    from audiogen_hf.cli import main
+    from audiogen_hf.commands.cli import main
 
     with pytest.raises(SystemExit, match="needs Gradio"):
         main(["demo", "--model", "x=/nowhere"])
@@ -104,7 +106,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served_demo(generator):
     pytest.importorskip("gradio")
-    from audiogen_hf.demo import build_demo
+    from audiogen_hf.commands.demo import build_demo
 
     app = build_demo(generator=generator)
     port = _free_port()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiogen_hf.cli import main
+from audiogen_hf.commands.cli import main
 from tests.test_evaluation_embedders import save_tiny_clap
 
 PROMPTS = ["a low tone", "white noise", "a dog barks"]

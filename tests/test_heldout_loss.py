@@ -1,4 +1,4 @@
-"""The held-out loss probe (training/recipes/heldout_loss.py) on tiny untrained models of both families."""
+"""The held-out loss probe (training/embedded/heldout_loss.py) on tiny untrained models of both families."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 import torch
 from transformers import EncodecModel
 
-from training.train_codec import CodecTrainingConfig, encodec_config
+from training.embedded.train_codec import CodecTrainingConfig, encodec_config
 
 WINDOW = 0.4
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from training.recipes import embedded as recipe
+    from training.embedded import embedded as recipe
 
     root = tmp_path_factory.mktemp("heldout")
     torch.manual_seed(0)
@@ -35,7 +35,7 @@ def runs(tmp_path_factory):
 
 @pytest.mark.parametrize("family", ["audiogen", "magnet"])
 def test_heldout_report_compares_training_clips_with_fresh_ones(runs, family):
-    from training.recipes import heldout_loss as probe
+    from training.embedded import heldout_loss as probe
 
     root, data, folders = runs
     report = probe.heldout_report(folders[family], data, root / f"fresh_{family}", clips=4)
@@ -52,7 +52,7 @@ def test_heldout_report_compares_training_clips_with_fresh_ones(runs, family):
 
 
 def test_heldout_loss_refuses_an_empty_dataset(runs, tmp_path):
-    from training.recipes import heldout_loss as probe
+    from training.embedded import heldout_loss as probe
 
     _, _, folders = runs
     (tmp_path / "metadata.jsonl").write_text("")

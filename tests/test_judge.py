@@ -7,16 +7,16 @@ import argparse
 import numpy as np
 import pytest
 
+from audiogen_hf.commands.judge import add_judge_arguments
 from audiogen_hf.judge import (
     ATTRIBUTES,
-    add_judge_arguments,
     analyze,
     judge_clip,
     requested_attributes,
     run_judge,
     summarize,
 )
-from training.sound_world import KIND_WEIGHTS, generate_clips
+from training.embedded.sound_world import KIND_WEIGHTS, generate_clips
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_noise_colour_is_read_inside_the_worlds_noise_band(colour):
     800 Hz: the same noise with its 0.8-2 kHz band pushed 12 dB down (as a codec decodes it) keeps its
     colour, while a 12 dB step inside the band (at 400 Hz: down, or up for brown) changes it."""
     from audiogen_hf.judge import NOISE_BAND_HZ, NOISE_FIT_HZ
-    from training.sound_world import coloured_noise
+    from training.embedded.sound_world import coloured_noise
 
     sr, n = 16000, 24000
     assert NOISE_FIT_HZ[0] > NOISE_BAND_HZ[0] and NOISE_FIT_HZ[1] < NOISE_BAND_HZ[1]

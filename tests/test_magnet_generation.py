@@ -17,7 +17,7 @@ from audiogen_hf import (
     MagnetDecoderConfig,
     MagnetForConditionalGeneration,
 )
-from audiogen_hf import magnet_masking as masking
+from audiogen_hf.models.magnet import masking as masking
 from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 
 CODEBOOK_SIZE = 64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiogen_hf.magnet_windows import default_stride_frames, magnet_windows
+from audiogen_hf.models.magnet.long_form import default_stride_frames, magnet_windows
 
 STEPS = [2, 1, 1, 1]
 TEXTS = ["a dog barks", "rain falls"]

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from audiogen_hf import magnet_masking as masking
+from audiogen_hf.models.magnet import masking as masking
 
 # ------------------------------------------------------------------------------------------------ band mask
 

@@ -7,10 +7,11 @@ import math
 import pytest
 import torch
 
-from audiogen_hf import AudioGenForConditionalGeneration, generation_magnet
-from audiogen_hf import magnet_masking as masking
-from audiogen_hf.magnet_rescoring import Rescorer, combine_confidence
-from audiogen_hf.negative_prompts import GuidanceConditions
+from audiogen_hf import AudioGenForConditionalGeneration
+from audiogen_hf.generation.negative_prompts import GuidanceConditions
+from audiogen_hf.models.magnet import generation_magnet
+from audiogen_hf.models.magnet import masking as masking
+from audiogen_hf.models.magnet.rescoring import Rescorer, combine_confidence
 from audiogen_hf.tiny import tiny_audiogen_config
 
 STEPS = [3, 2, 2, 1]
@@ -185,7 +186,7 @@ def test_bad_rescore_guidance_scale(magnet, paired_audiogen, processor):
 
 
 def test_default_weight_is_the_documented_one(magnet, paired_audiogen, processor):
-    from audiogen_hf.magnet_rescoring import DEFAULT_RESCORE_WEIGHT
+    from audiogen_hf.models.magnet.rescoring import DEFAULT_RESCORE_WEIGHT
 
     inputs = processor(text=TEXTS)
     assert DEFAULT_RESCORE_WEIGHT == 0.3  # docs/magnet.md: chosen on dev seeds 3-5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiogen_hf.negative_prompts import GuidanceConditions, build_guidance_conditions
+from audiogen_hf.generation.negative_prompts import GuidanceConditions, build_guidance_conditions
 
 LONG_NEGATIVE = "loud white noise and heavy rain and thunder and applause"
 

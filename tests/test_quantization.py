@@ -7,20 +7,17 @@ import soundfile
 import torch
 from torch import nn
 
-from audiogen_hf import (
-    AudioGenForConditionalGeneration,
-    MagnetForConditionalGeneration,
-    generation_audiogen,
-    generation_magnet,
-)
-from audiogen_hf.cli import main
-from audiogen_hf.quantization import (
+from audiogen_hf import AudioGenForConditionalGeneration, MagnetForConditionalGeneration
+from audiogen_hf.commands.cli import main
+from audiogen_hf.core.quantization import (
     Int8WeightOnlyLinear,
     auto_precision,
     quantize_int8,
     quantize_per_channel,
     set_precision,
 )
+from audiogen_hf.models.audiogen import generation_audiogen
+from audiogen_hf.models.magnet import generation_magnet
 from audiogen_hf.tiny import spread_codebooks, tiny_magnet_config
 from tests.conftest import make_tiny_audiogen
 
@@ -45,7 +42,7 @@ def test_int8_linear_matches_its_dequantized_weights(bias, monkeypatch):
     fast = layer(x)
     assert fast.shape == (2, 3, 48) and fast.dtype == x.dtype
     torch.testing.assert_close(fast, expected, rtol=1e-4, atol=1e-4)
-    monkeypatch.setattr("audiogen_hf.quantization._has_int8pack_mm", lambda device: False)
+    monkeypatch.setattr("audiogen_hf.core.quantization._has_int8pack_mm", lambda device: False)
     torch.testing.assert_close(layer(x), expected, rtol=1e-4, atol=1e-4)
     # and it is close to the float layer it replaces
     torch.testing.assert_close(fast, linear(x).detach(), rtol=0.05, atol=0.05)

@@ -9,12 +9,12 @@ import pytest
 from transformers import EncodecModel
 
 from audiogen_hf.judge import JUDGE_PROMPTS
-from training.train_codec import CodecTrainingConfig, encodec_config
+from training.embedded.train_codec import CodecTrainingConfig, encodec_config
 
 
 @pytest.fixture(scope="module")
 def dataset_and_codec(tmp_path_factory):
-    from training.recipes import embedded as recipe
+    from training.embedded import embedded as recipe
 
     root = tmp_path_factory.mktemp("ceiling")
     data = recipe.write_lm_dataset(root / "data", num_clips=40, seed=100, seconds=0.4)
@@ -57,7 +57,7 @@ def test_per_prompt_ceiling_judges_each_prompts_own_windows(dataset_and_codec, m
 def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path):
     """The card names the base codec's distillation (from its report) and the polish's scope, silence term and
     decayed learning rate; a plain polish says none of them."""
-    from training.recipes.embedded_card import codec_summary
+    from training.embedded.embedded_card import codec_summary
 
     base = tmp_path / "base"
     base.mkdir()
@@ -75,7 +75,7 @@ def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path)
     assert (
         "polished for 1463 steps" in lines and "(on scenes: noise) and a silence term (weight 0.5)" in lines
     )
-    assert "its learning rate decayed to 0.1x (`training/configs/codec_polish.yaml`)" in lines
+    assert "its learning rate decayed to 0.1x (`training/embedded/configs/codec_polish.yaml`)" in lines
     (base / "report.json").write_text(json.dumps({"roundtrip": {}, "config": {}}))
     plain = codec_summary({"steps": 1800, "config": {"decoder_only": True, "init_from": str(base)}})
     assert "distillation" not in plain and "silence term" not in plain and "on scenes" not in plain
@@ -85,7 +85,7 @@ def test_codec_card_lines_say_how_the_codec_was_distilled_and_polished(tmp_path)
 def test_stage_footnotes_explain_only_the_stages_the_run_had():
     """The card's timing table says which stages were reused or ran beside another (and so add no wall
     time), and what `codes` is; a plain run gets no such notes."""
-    from training.recipes.embedded_card import stage_footnotes
+    from training.embedded.embedded_card import stage_footnotes
 
     assert stage_footnotes({"data": 40, "codec": 1300, "lms": 1100}) == ""
     notes = stage_footnotes({"data (beside the codec)": 40, "codec": 1300, "codes": 180, "lms": 1100})
@@ -100,7 +100,7 @@ def test_stage_footnotes_explain_only_the_stages_the_run_had():
 
 
 def test_stage_table_totals_only_the_stages_that_took_wall_time():
-    from training.recipes.embedded_card import stage_table
+    from training.embedded.embedded_card import stage_table
 
     table = stage_table(
         {"data (beside the codec)": 60, "codec": 1500, "polish (beside the LMs)": 600, "lms": 1200}

@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import EncodecModel
 
-from training.train_codec import CodecTrainingConfig, encodec_config
+from training.embedded.train_codec import CodecTrainingConfig, encodec_config
 
 
 def _codec(folder: Path, seed: int, hidden_size: int = 8) -> EncodecModel:
@@ -37,7 +37,7 @@ def _variant(base: Path, folder: Path, part: str) -> EncodecModel:
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    from training.recipes import embedded as recipe
+    from training.embedded import embedded as recipe
 
     root = tmp_path_factory.mktemp("packaging")
     base = _codec(root / "codec_base", seed=0)

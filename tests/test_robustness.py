@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiogen_hf.generation_limits import check_generation_size, pop_generation_limits
+from audiogen_hf.generation.limits import check_generation_size, pop_generation_limits
 
 NAN, INF = float("nan"), float("inf")
 SHORT = {"audiogen": {"max_new_tokens": 6}, "magnet": {"max_new_tokens": 9, "decoding_steps": [2, 1, 1, 1]}}

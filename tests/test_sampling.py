@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from audiogen_hf.sampling import (
+from audiogen_hf.generation.sampling import (
     apply_cfg,
     min_p_filter,
     sample_from_probs,

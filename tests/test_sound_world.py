@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from audiogen_hf.judge import ATTRIBUTES, requested_attributes
-from training.sound_world import (
+from training.embedded.sound_world import (
     KIND_WEIGHTS,
     caption_vocabulary,
     generate_clips,

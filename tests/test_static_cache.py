@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import CompileConfig, GenerationConfig
 
-from audiogen_hf.static_cache import DecodingPath, default_compile_config, static_cache_length
+from audiogen_hf.generation.static_cache import DecodingPath, default_compile_config, static_cache_length
 from tests.conftest import make_tiny_audiogen
 
 

@@ -17,10 +17,10 @@ from audiogen_hf import (
     AudioGenForConditionalGeneration,
     AudioStreamer,
 )
-from audiogen_hf.cli import main
-from audiogen_hf.delay_pattern import build_delay_pattern
-from audiogen_hf.incremental_decode import IncrementalCodecDecoder
-from audiogen_hf.streaming import completed_frame, stream_to_files
+from audiogen_hf.commands.cli import main
+from audiogen_hf.generation.delay_pattern import build_delay_pattern
+from audiogen_hf.generation.incremental_decode import IncrementalCodecDecoder
+from audiogen_hf.generation.streaming import completed_frame, stream_to_files
 
 from .conftest import make_tiny_audiogen
 

@@ -17,7 +17,7 @@ FAMILIES = ("audiogen", "magnet")
 
 def tiny_magnet_config():
     """The MAGNeT analogue of `tiny_audiogen_config`: same T5 and codec, bidirectional aligned decoder."""
-    from audiogen_hf.configuration_magnet import MagnetConfig
+    from audiogen_hf.models.magnet.configuration_magnet import MagnetConfig
 
     base = tiny_audiogen_config()
     decoder = {

@@ -4,18 +4,18 @@ Importing the package registers the configs, models and processor with transform
 `AutoModelForTextToWaveform`, `AutoProcessor` and `pipeline("text-to-audio")` load saved folders by path.
 """
 
-from .configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
-from .configuration_magnet import MagnetConfig, MagnetDecoderConfig
+from .core.modeling_decoder import AudioGenDecoder
+from .core.modeling_outputs import AudioGenerationOutput, CodebookLMOutput
+from .core.processing_audiogen import AudioGenProcessor
+from .core.quantization import Int8WeightOnlyLinear, quantize_int8, set_precision
 from .defaults import DEFAULT_MAGNET_MODEL, DEFAULT_MODEL, resolve_model_name
-from .hybrid_magnet import HybridMagnet
-from .modeling_audiogen import AudioGenForConditionalGeneration
-from .modeling_decoder import AudioGenDecoder
-from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
-from .modeling_outputs import AudioGenerationOutput, CodebookLMOutput
-from .processing_audiogen import AudioGenProcessor
-from .quantization import Int8WeightOnlyLinear, quantize_int8, set_precision
+from .generation.streaming import AudioStreamer
+from .models.audiogen.configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
+from .models.audiogen.modeling_audiogen import AudioGenForConditionalGeneration
+from .models.magnet.configuration_magnet import MagnetConfig, MagnetDecoderConfig
+from .models.magnet.hybrid import HybridMagnet
+from .models.magnet.modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
 from .registration import register
-from .streaming import AudioStreamer
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,7 @@
 """The embedded default models: small AudioGen and MAGNeT demos shipped inside the package (issue 6).
 
 Why: they load by name with no network, so a fresh install can generate a recognisable sound offline. They
-are trained by `training/recipes/embedded_default.sh` on the procedural sound world only; they are not
+are trained by `training/embedded/embedded_default.sh` on the procedural sound world only; they are not
 general sound generators.
 """
 
@@ -30,6 +30,6 @@ def resolve_model_name(name: str) -> str:
     if not (Path(path) / "config.json").is_file():
         raise FileNotFoundError(
             f"the embedded model '{name}' is missing from this install ({path}); reinstall audiogen-hf with "
-            "its package data, or rebuild it with training/recipes/embedded_default.sh."
+            "its package data, or rebuild it with training/embedded/embedded_default.sh."
         )
     return path

@@ -8,6 +8,4 @@ import sys
 
 from .evaluation import judge as _judge
 
-if __name__ == "__main__":  # python -m audiogen_hf.judge
-    raise SystemExit(_judge.main())
 sys.modules[__name__] = _judge

@@ -6,12 +6,12 @@ from transformers import AutoConfig, AutoModel, AutoModelForTextToWaveform, Auto
 
 
 def _families() -> list[tuple]:
-    from .configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
-    from .configuration_magnet import MagnetConfig, MagnetDecoderConfig
-    from .modeling_audiogen import AudioGenForConditionalGeneration
-    from .modeling_decoder import AudioGenDecoder
-    from .modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
-    from .processing_audiogen import AudioGenProcessor
+    from .core.modeling_decoder import AudioGenDecoder
+    from .core.processing_audiogen import AudioGenProcessor
+    from .models.audiogen.configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
+    from .models.audiogen.modeling_audiogen import AudioGenForConditionalGeneration
+    from .models.magnet.configuration_magnet import MagnetConfig, MagnetDecoderConfig
+    from .models.magnet.modeling_magnet import MagnetDecoder, MagnetForConditionalGeneration
 
     return [
         (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import EncodecFeatureExtractor, T5Tokenizer
 
-from .configuration_audiogen import ENCODEC_16KHZ_DEFAULTS
+from .models.audiogen.configuration_audiogen import ENCODEC_16KHZ_DEFAULTS
 
 CAPTION_WORDS = (
     "a an the and of in on with then dog dogs barks barking cat meows rain falls heavy light car engine "
@@ -43,7 +43,7 @@ def tiny_config(
     **decoder,
 ):
     """A tiny composite config (T5 width 24, decoder width 32) of `config_class` (AudioGen by default)."""
-    from .configuration_audiogen import AudioGenConfig
+    from .models.audiogen.configuration_audiogen import AudioGenConfig
 
     decoder_config = dict(
         vocab_size=codebook_size,
@@ -78,7 +78,7 @@ def tiny_audiogen_config(
 def tiny_magnet_config(
     text_vocab_size: int = 128, codebook_size: int = 64, max_duration: float = 1.0, **decoder
 ):
-    from .configuration_magnet import MagnetConfig
+    from .models.magnet.configuration_magnet import MagnetConfig
 
     return tiny_config(MagnetConfig, text_vocab_size, codebook_size, max_duration, **decoder)
 
@@ -86,7 +86,7 @@ def tiny_magnet_config(
 def benchmark_config(family: str, hidden: int, layers: int, codebook_size: int = 2048, seconds: float = 10.0):
     """A tiny-codec config whose decoder has a real model's shape (heads of 64, FFN 4x): speed measurements
     depend on the shape, not on the weights. `family` is "audiogen" or "magnet"."""
-    from .configuration_magnet import MagnetConfig
+    from .models.magnet.configuration_magnet import MagnetConfig
 
     if family not in ("audiogen", "magnet"):
         raise ValueError(f"family must be 'audiogen' or 'magnet', got {family!r}")

@@ -25,12 +25,12 @@ from .model_card import write_model_card
 
 def _family_classes(family: str):
     if family == "audiogen":
-        from ..configuration_audiogen import AudioGenConfig
-        from ..modeling_audiogen import AudioGenForConditionalGeneration
+        from ..models.audiogen.configuration_audiogen import AudioGenConfig
+        from ..models.audiogen.modeling_audiogen import AudioGenForConditionalGeneration
 
         return AudioGenConfig, AudioGenForConditionalGeneration
-    from ..configuration_magnet import MagnetConfig
-    from ..modeling_magnet import MagnetForConditionalGeneration
+    from ..models.magnet.configuration_magnet import MagnetConfig
+    from ..models.magnet.modeling_magnet import MagnetForConditionalGeneration
 
     return MagnetConfig, MagnetForConditionalGeneration
 
@@ -42,7 +42,7 @@ def from_audiocraft(checkpoint: str | Path, text_encoder: str | Path | None = No
     tensors. The LM's fp16 weights are upcast exactly; the codec is EnCodec with `pad_mode` from its xp.cfg.
     `text_encoder` defaults to the T5 named in `xp.cfg` (its Hub id); a local folder works offline.
     """
-    from ..processing_audiogen import AudioGenProcessor
+    from ..core.processing_audiogen import AudioGenProcessor
 
     target_dtype = as_dtype(dtype)
     lm_file, codec_file = resolve_checkpoint_files(checkpoint)

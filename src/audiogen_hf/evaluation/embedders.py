@@ -5,7 +5,7 @@ either a [clips, d] embedding array or an `Embeddings` (embeddings plus optional
 Why a bare callable: wrapping VGGish, PANNs, PaSST or CLAP is then a few lines of user code with their own
 weights, and nothing here downloads anything.
 
-The built-in `dsp_embedder` suits the embedded demo models' sound world (`training/sound_world.py`), whose
+The built-in `dsp_embedder` suits the embedded demo models' sound world (`training/embedded/sound_world.py`), whose
 attributes the judge measures: its embedding is a log-band spectral summary plus the judge's measurements,
 and its probabilities are the judge's attribute decisions (label-smoothed), so KL counts attribute
 disagreements between paired clips. It says nothing useful about real-world audio: plug in a real

@@ -102,7 +102,7 @@ def evaluate(
 ) -> dict:
     """Generate, embed, compare; returns the JSON-ready report. `embedder`: a callable, or "dsp" (the
     built-in), "clap" (the `clap_path` model's audio embeddings) or "module:function" (imported)."""
-    from ..cli import load_model_and_processor
+    from ..loading import load_model_and_processor
 
     prompts = read_prompts(prompts_file)
     if duration is not None and duration <= 0:

@@ -1,17 +1,15 @@
 """A DSP judge of prompt adherence: estimate a clip's attributes and compare them with what its caption asks.
 
-Why: the embedded demo models are trained on a procedural sound world (`training/sound_world.py`) whose
+Why: the embedded demo models are trained on a procedural sound world (`training/embedded/sound_world.py`) whose
 captions only name things a machine can measure, so adherence can be scored without a learned classifier:
 dominant pitch band, pitch direction, noise colour (spectral slope of the broadband floor), pulse rate
 (envelope on/off segments), loudness (RMS dBFS of the active part) and silence. Numpy only.
 
-    audiogen-hf judge MODEL [MODEL ...] --clips-per-template 4
+    audiogen-hf judge MODEL [MODEL ...] --clips-per-template 4   (the command: audiogen_hf.commands.judge)
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -371,7 +369,7 @@ def judge_model(
     """Generate `clips_per_template` clips per prompt with one model and judge them; adds throughput."""
     import torch
 
-    from ..cli import load_model_and_processor
+    from ..loading import load_model_and_processor
 
     if clips_per_template < 1:
         raise ValueError(f"clips_per_template must be >= 1, got {clips_per_template}")
@@ -432,43 +430,3 @@ def format_reports(reports: list[dict]) -> str:
         rows.append(cells)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
-
-
-def add_judge_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("models", nargs="+", help="model folders, Hub ids or aliases to judge")
-    parser.add_argument("--clips-per-template", type=int, default=4, help="clips generated per prompt")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--duration", type=float, default=1.5, help="seconds per clip")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", default=None, help="also write the reports to this JSON file")
-    from ..cli import add_dtype_argument
-
-    add_dtype_argument(parser, default="float32")  # the shipped judge reports are float32
-    return parser
-
-
-def main_judge(args: argparse.Namespace) -> int:
-    try:
-        reports = run_judge(
-            args.models,
-            args.clips_per_template,
-            args.seed,
-            duration=args.duration,
-            device=args.device,
-            dtype=args.dtype,
-        )
-    except ValueError as error:
-        raise SystemExit(f"error: {error}") from error
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(reports, f, indent=2)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = add_judge_arguments(argparse.ArgumentParser(description="Score prompt adherence of models."))
-    return main_judge(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

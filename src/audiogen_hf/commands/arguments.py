@@ -1,0 +1,21 @@
+"""Arguments that several commands share."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_dtype_argument(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    from ..core.quantization import AUTO_PRECISION, PRECISIONS
+
+    why = (
+        ": the fastest measured on CPU that keeps the embedded models' judge score (MAGNeT bfloat16, "
+        "AudioGen float32 below 1024 wide, else bfloat16; docs/performance.md)"
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=(*PRECISIONS, AUTO_PRECISION),
+        default=default or AUTO_PRECISION,
+        help="decoder precision (text encoder and codec stay float32; logits are sampled in float32); "
+        f"default {default or AUTO_PRECISION}" + ("" if default else why),
+    )
