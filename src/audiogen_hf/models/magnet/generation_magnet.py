@@ -9,6 +9,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig, GenerationMixin
 
+from ...core.modeling_outputs import AudioGenerationOutput
 from ...generation.inputs import (
     SamplingSettings,
     check_generate_kwargs,
@@ -21,7 +22,9 @@ from ...generation.negative_prompts import GuidanceConditions, build_guidance_co
 from ...generation.sampling import apply_cfg, sample_from_probs
 from ...generation.static_cache import compiled_call, resolve_compile_config
 from . import masking
+from .infill import KeptFrames, plan_infill
 from .long_form import magnet_windows
+from .loop import circular_band_mask, circular_decode, rolled_logits, seam_shift
 from .rescoring import RESCORING_KWARGS, Rescorer, build_rescorer, combine_confidence
 
 # audiocraft's `_generate_magnet` defaults, used when a generation config lacks a MAGNeT field.
@@ -144,6 +147,8 @@ class _StageContext:
     bar: tqdm
     decoder: Callable  # the decoder, or its compiled call (`compile=True` / `compile_config`)
     rescorer: Rescorer | None = None  # rescoring (magnet_rescoring.py); None: MAGNeT's own confidence
+    kept: KeptFrames | None = None  # infill: the context's frames kept outside the ranges (infill.py)
+    circular: bool = False  # loop=True: the band wraps and the sequence rolls between iterations (loop.py)
 
     @property
     def prompt_frames(self) -> int:
@@ -201,6 +206,9 @@ class MagnetGenerationMixin(GenerationMixin):
             )
         rescoring = {name: kwargs.pop(name, None) for name in RESCORING_KWARGS}
         prompt_codes = kwargs.pop("prompt_codes", None)
+        infill, loop = kwargs.pop("infill", None), kwargs.pop("loop", False)
+        if not isinstance(loop, bool):
+            raise TypeError(f"loop must be True or False, got {loop!r}.")
         stride_seconds = kwargs.pop("extend_stride", None)
         negative = pop_negative_prompt(kwargs)
         limits = pop_generation_limits(kwargs)
@@ -221,7 +229,21 @@ class MagnetGenerationMixin(GenerationMixin):
                 self, prompt_codes, inputs.batch_size // num_return_sequences
             )
             inputs.prompt_codes = inputs.prompt_codes.repeat_interleave(num_return_sequences, dim=0)
-        windows = self._magnet_windows(config, inputs.prompt_frames, knobs.span_arrangement, stride_seconds)
+        kept = None
+        if infill is not None:
+            kept = plan_infill(
+                self, infill, inputs.prompt_codes, config, stride_seconds, knobs.span_arrangement
+            )
+            windows = [(0, kept.keep.shape[0])]
+        else:
+            windows = self._magnet_windows(
+                config, inputs.prompt_frames, knobs.span_arrangement, stride_seconds
+            )
+        if loop and len(windows) > 1:
+            raise ValueError(
+                f"loop=True decodes one circular window, but this request needs {len(windows)} long-form windows; "
+                f"ask for at most MAGNeT's window ({self.config.decoder.max_duration} s) or drop loop."
+            )
         # guidance fixed at 1 is the conditional logits alone: skip the null-condition pass (half the work)
         no_guidance = knobs.max_cfg_coef == 1.0 and knobs.min_cfg_coef == 1.0
         use_cfg = inputs.is_conditional and not no_guidance
@@ -252,11 +274,17 @@ class MagnetGenerationMixin(GenerationMixin):
                 num_return_sequences,
                 rescoring["rescore_guidance_scale"],
             ),
+            kept=kept,
+            circular=loop,
         )
         codes = inputs.prompt_codes
         for start, frames in windows:
-            context.prompt = None if codes is None else codes[..., start:]
-            window_codes = self._initial_codes(inputs.batch_size, frames, context.prompt)
+            context.prompt = None if codes is None or kept is not None else codes[..., start:]
+            window_codes = (
+                self._initial_codes(inputs.batch_size, frames, context.prompt)
+                if kept is None
+                else kept.initial_codes(self.config.decoder.special_token_id)
+            )
             done = None if codes is None else codes[..., :start]
             for stage, num_steps in enumerate(knobs.decoding_steps):
                 window_codes = self._generate_stage(window_codes, stage, num_steps, context)
@@ -266,6 +294,15 @@ class MagnetGenerationMixin(GenerationMixin):
                     )
             codes = window_codes if done is None else torch.cat([done, window_codes], -1)
         bar.close()
+        if kept is not None:  # the nonoverlap padding past the context is dropped
+            codes = codes[..., : inputs.prompt_frames]
+        if loop:
+            audio = circular_decode(self.decode_audio, codes)
+            return (
+                AudioGenerationOutput(audio=audio, sequences=codes)
+                if config.return_dict_in_generate
+                else audio
+            )
         return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate))
 
     def _magnet_windows(
@@ -335,14 +372,16 @@ class MagnetGenerationMixin(GenerationMixin):
         codes = codes[..., :length]
         batch_size, device, prompt_frames = codes.shape[0], codes.device, context.prompt_frames
         stage_codes = torch.full((batch_size, 1, length), mask_id, dtype=torch.long, device=device)
-        scores = masking.initial_scores(batch_size, length, prompt_frames, span_len, chunked, device)
-        units_to_generate = (
-            length // span_len - prompt_frames // span_len if chunked else length - prompt_frames
-        )
-        band = masking.band_attention_mask(
-            stage, length, decoder_config.subcodes_context, self.decoder.dtype, device
-        )
-        for step in masking.cosine_schedule(num_steps, device):
+        if context.kept is not None:
+            scores, units_to_generate = context.kept.initial_scores(batch_size, span_len, chunked)
+        else:
+            scores = masking.initial_scores(batch_size, length, prompt_frames, span_len, chunked, device)
+            units_to_generate = (
+                length // span_len - prompt_frames // span_len if chunked else length - prompt_frames
+            )
+        band_mask = circular_band_mask if context.circular else masking.band_attention_mask
+        band = band_mask(stage, length, decoder_config.subcodes_context, self.decoder.dtype, device)
+        for index, step in enumerate(masking.cosine_schedule(num_steps, device)):
             num_masked = masking.num_to_mask(step.mask_p, units_to_generate)
             if lps:
                 stage_codes[masking.stride1_mask(scores, num_masked, span_len)] = mask_id
@@ -353,9 +392,12 @@ class MagnetGenerationMixin(GenerationMixin):
                 stage_codes = stage_codes.masked_fill(masking.token_mask(scores, num_masked), mask_id)
             if context.prompt is not None:
                 stage_codes[..., :prompt_frames] = context.prompt[:, stage : stage + 1]
+            elif context.kept is not None:
+                stage_codes = context.kept.restore(stage_codes, stage)
             codes[:, stage : stage + 1] = stage_codes
 
-            logits = self._stage_logits(codes, stage, band, step.mask_p, context)
+            shift = seam_shift(index, num_steps, length) if context.circular else 0
+            logits = rolled_logits(self._stage_logits, codes, shift, stage, band, step.mask_p, context)
             temperature = masking.annealed_temperature(
                 context.sampling.temperature, step.steps_left, num_steps, knobs.anneal_temp
             )
