@@ -13,6 +13,7 @@ import torch
 from ..loading import TINY_RANDOM, load_model_and_processor
 from ..output_files import atomic_output, check_output_path, write_audio
 from .arguments import add_dtype_argument
+from .infill_loop import add_infill_loop_arguments, infill_loop_knobs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         help="torch.compile the decoder step (AudioGen with a static cache); pays off for long or repeated runs",
     )
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_infill_loop_arguments(gen)
     from .judge import add_judge_arguments
 
     add_judge_arguments(
@@ -138,6 +140,7 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
         knobs["max_new_tokens"] = max(1, round(args.duration * model.config.frame_rate))
     generator = torch.Generator(args.device).manual_seed(args.seed) if args.seed is not None else None
     rate = model.config.sampling_rate
+    infill_loop_knobs(model, args, knobs)
     model = _magnet_methods(model, args, knobs)
     if args.stream:
         stream_kwargs = dict(**inputs, generator=generator, progress=not args.no_progress, **knobs)

@@ -1,0 +1,51 @@
+"""`audiogen-hf generate --infill START END --audio-prompt rec.wav` and `--loop`: MAGNeT's infill and loops.
+
+Why a module of its own: the options only make sense for MAGNeT and only in some combinations, so their
+checks live here and the generate command calls them in one line (`models/magnet/infill.py`, `loop.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_infill_loop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--infill",
+        nargs=2,
+        type=float,
+        action="append",
+        metavar=("START", "END"),
+        default=None,
+        help="MAGNeT: regenerate START..END seconds of --audio-prompt from the text, the audio on both sides "
+        "kept exactly (repeat for several ranges)",
+    )
+    parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="MAGNeT: a seamless loop (its end flows into its start); at most the model's window long",
+    )
+
+
+def infill_loop_knobs(model, args: argparse.Namespace, knobs: dict) -> None:
+    """Add `infill=` / `loop=` to the generate() knobs, refusing combinations the command cannot honour."""
+    if not args.infill and not args.loop:
+        return
+    if model.config.model_type != "magnet":
+        raise ValueError(
+            "--infill and --loop are MAGNeT options; use a MAGNeT --model (e.g. default-magnet)."
+        )
+    if args.hybrid_ar_seconds is not None or args.stream:
+        raise ValueError(
+            "--infill and --loop do not combine with --hybrid-ar-seconds or --stream; drop those."
+        )
+    if args.infill:
+        if not args.audio_prompt:
+            raise ValueError(
+                "--infill regenerates part of a recording: pass the recording as --audio-prompt."
+            )
+        if args.duration is not None:
+            raise ValueError("--infill keeps the --audio-prompt's length; drop --duration.")
+        knobs["infill"] = [tuple(pair) for pair in args.infill]
+    if args.loop:
+        knobs["loop"] = True
