@@ -49,7 +49,7 @@ def test_loop_writes_a_clip_of_the_window(tmp_path, saved_magnet):
 @pytest.mark.parametrize(
     "extra,message",
     [
-        (["--infill", "0.1", "0.2"], "pass the recording as --audio-prompt"),
+        (["--infill", "0.1", "0.2"], "give the recording as the audio prompt"),
         (["--infill", "0.1", "0.2", "--audio-prompt", "REC", "--duration", "1"], "drop --duration"),
         (["--infill", "0.3", "0.1", "--audio-prompt", "REC"], "empty or inverted"),
         (["--infill", "0.1", "0.9", "--audio-prompt", "REC"], "outside the 0.40 s context"),
@@ -77,4 +77,4 @@ def test_infill_and_loop_are_magnet_options(tmp_path, saved_audiogen, capsys):
         str(tmp_path / "x.wav"),
     ]
     assert main(base + ["--loop"]) == 2
-    assert "are MAGNeT options" in capsys.readouterr().err
+    assert "are MAGNeT options; use a MAGNeT model" in capsys.readouterr().err

@@ -61,6 +61,24 @@ def test_callback_continues_an_uploaded_audio_prompt(generator, tmp_path):
         assert len(continued) - len(plain) == pytest.approx(0.3 * rate, abs=rate // 50)  # the prompt's 0.3 s
 
 
+def test_callback_infills_an_upload_and_makes_loops_with_magnet(generator, tmp_path):
+    upload = tmp_path / "recording.wav"
+    soundfile.write(upload, 0.2 * np.random.default_rng(0).standard_normal(16000 * 4 // 5), 16000)
+    rate, filled = generator("MAGNeT", "a low tone", 2.0, 0, 0.0, str(upload), 0.3, 0.5)
+    assert len(filled) == pytest.approx(0.8 * rate, abs=rate // 50)  # the upload's length, not the duration
+    again = generator("MAGNeT", "a low tone", 2.0, 0, 0.0, str(upload), 0.3, 0.5)[1]
+    np.testing.assert_array_equal(filled, again)
+    rate, looped = generator("MAGNeT", "a low tone", 0.6, 0, 0.0, None, 0.0, 0.0, True)
+    plain = generator("MAGNeT", "a low tone", 0.6, 0, 0.0, None)[1]
+    assert len(looped) == len(plain) and not np.array_equal(looped, plain)
+    with pytest.raises(ValueError, match="give the recording as the audio prompt"):
+        generator("MAGNeT", "a low tone", 0.6, 0, 0.0, None, 0.1, 0.2)
+    with pytest.raises(ValueError, match="empty or inverted"):
+        generator("MAGNeT", "a low tone", 0.6, 0, 0.0, str(upload), 0.5, 0.2)
+    with pytest.raises(ValueError, match="are MAGNeT options"):
+        generator("AudioGen", "a low tone", 0.6, 0, 0.0, None, 0.0, 0.0, True)
+
+
 def test_callback_rejects_bad_inputs_with_the_fix(generator):
     with pytest.raises(ValueError, match="write a text prompt"):
         generator("AudioGen", "  ", 1.0, 0)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .infill_loop import add_infill_loop_knobs
+
 # Label shown in the model picker -> model name for `load_model_and_processor` (folder, Hub id or alias).
 DEMO_MODELS: dict[str, str] = {
     "AudioGen (embedded demo)": "default",
@@ -50,10 +52,15 @@ class DemoGenerator:
         seed: int | float,
         guidance: float = 0.0,
         audio_prompt: str | None = None,
+        infill_start: float = 0.0,
+        infill_end: float = 0.0,
+        loop: bool = False,
     ) -> tuple[int, np.ndarray]:
         """`guidance` 0 keeps the model's own setting; otherwise AudioGen's guidance_scale or MAGNeT's
         max_cfg_coef (the start of its annealed guidance). `audio_prompt` is a file path: AudioGen continues
-        it, MAGNeT keeps it as a prefix; `duration` is the seconds of new audio either way."""
+        it, MAGNeT keeps it as a prefix; `duration` is the seconds of new audio either way. MAGNeT only: an
+        infill range (`infill_end` > 0) regenerates those seconds of `audio_prompt` (its length is kept);
+        `loop` makes a seamless loop."""
         import torch
 
         prompt = (prompt or "").strip()
@@ -77,6 +84,8 @@ class DemoGenerator:
         if guidance > 0:
             is_magnet = model.config.model_type == "magnet"
             knobs["max_cfg_coef" if is_magnet else "guidance_scale"] = float(guidance)
+        infill = [(float(infill_start or 0.0), float(infill_end))] if infill_end else None
+        add_infill_loop_knobs(model, knobs, infill, bool(loop), bool(audio_prompt))
         generator = torch.Generator(self.device).manual_seed(int(seed))
         audio = model.generate(**inputs, generator=generator, **knobs)[0].float().cpu().numpy()
         samples = np.round(np.clip(audio.T, -1.0, 1.0) * 32767).astype(np.int16)  # [samples, channels]
@@ -100,9 +109,11 @@ def build_demo(
     gr = _require_gradio()
     generate = generator or DemoGenerator(models, device)
 
-    def on_generate(label, prompt, duration, seed, guidance, audio_prompt):
+    def on_generate(label, prompt, duration, seed, guidance, audio_prompt, infill_start, infill_end, loop):
         try:
-            return generate(label, prompt, duration, seed, guidance, audio_prompt)
+            return generate(
+                label, prompt, duration, seed, guidance, audio_prompt, infill_start, infill_end, loop
+            )
         except ValueError as error:  # shown to the user in the page
             raise gr.Error(str(error)) from error
 
@@ -125,13 +136,22 @@ def build_demo(
                     0.0, 10.0, value=0.0, step=0.5, label="guidance (0: the model's default)"
                 )
                 audio_prompt = gr.Audio(
-                    sources=["upload"], type="filepath", label="audio prompt to continue (optional)"
+                    sources=["upload"],
+                    type="filepath",
+                    label="audio prompt to continue, or the recording to infill (optional)",
                 )
+                with gr.Row():  # MAGNeT only
+                    infill_start = gr.Number(value=0.0, minimum=0, label="infill from (s)")
+                    infill_end = gr.Number(value=0.0, minimum=0, label="infill to (s; 0: off)")
+                    loop = gr.Checkbox(value=False, label="seamless loop", elem_id="loop")
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column():
                 output = gr.Audio(label="generated audio", format="wav", elem_id="output")
         button.click(
-            on_generate, [model, prompt, duration, seed, guidance, audio_prompt], output, api_name="generate"
+            on_generate,
+            [model, prompt, duration, seed, guidance, audio_prompt, infill_start, infill_end, loop],
+            output,
+            api_name="generate",
         )
     return demo
 

@@ -27,25 +27,31 @@ def add_infill_loop_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def infill_loop_knobs(model, args: argparse.Namespace, knobs: dict) -> None:
-    """Add `infill=` / `loop=` to the generate() knobs, refusing combinations the command cannot honour."""
-    if not args.infill and not args.loop:
+def add_infill_loop_knobs(model, knobs: dict, infill: list | None, loop: bool, has_recording: bool) -> None:
+    """Add `infill=` (seconds ranges) / `loop=` to generate()'s knobs for the command and the demo, refusing
+    what MAGNeT cannot do with them before any decoding starts."""
+    if not infill and not loop:
         return
     if model.config.model_type != "magnet":
-        raise ValueError(
-            "--infill and --loop are MAGNeT options; use a MAGNeT --model (e.g. default-magnet)."
-        )
-    if args.hybrid_ar_seconds is not None or args.stream:
+        raise ValueError("infill and loop are MAGNeT options; use a MAGNeT model (e.g. default-magnet).")
+    if infill:
+        if not has_recording:
+            raise ValueError(
+                "infill regenerates part of a recording: give the recording as the audio prompt "
+                "(--audio-prompt, or the demo's upload)."
+            )
+        knobs.pop("max_new_tokens", None)  # infill keeps the recording's length
+        knobs["infill"] = [tuple(pair) for pair in infill]
+    if loop:
+        knobs["loop"] = True
+
+
+def infill_loop_knobs(model, args: argparse.Namespace, knobs: dict) -> None:
+    """The generate command's `--infill` / `--loop`, with the command's own conflicts named."""
+    if (args.infill or args.loop) and (args.hybrid_ar_seconds is not None or args.stream):
         raise ValueError(
             "--infill and --loop do not combine with --hybrid-ar-seconds or --stream; drop those."
         )
-    if args.infill:
-        if not args.audio_prompt:
-            raise ValueError(
-                "--infill regenerates part of a recording: pass the recording as --audio-prompt."
-            )
-        if args.duration is not None:
-            raise ValueError("--infill keeps the --audio-prompt's length; drop --duration.")
-        knobs["infill"] = [tuple(pair) for pair in args.infill]
-    if args.loop:
-        knobs["loop"] = True
+    if args.infill and args.duration is not None:
+        raise ValueError("--infill keeps the --audio-prompt's length; drop --duration.")
+    add_infill_loop_knobs(model, knobs, args.infill, args.loop, bool(args.audio_prompt))
