@@ -191,6 +191,9 @@ class MagnetGenerationMixin(GenerationMixin):
         `[batch, codebooks, frames]`: codebooks up to `stage` are final, later ones still hold the mask id.
         `negative_input_ids` / `negative_attention_mask` (the processor's `negative_text=`) replace CFG's
         null condition (see `negative_prompts.py`).
+
+        `infill=(start_s, end_s)` (or a list of ranges) regenerates those seconds of the audio prompt, every frame
+        outside them kept bit for bit (`infill.py`); `loop=True` makes a seamless loop (`loop.py`).
         """
         check_generate_kwargs(kwargs)
         compile_flag = kwargs.pop("compile", None)  # not a GenerationConfig field (static_cache.py)
