@@ -9,6 +9,9 @@ import torch
 from audiogen_hf.models.magnet import infill
 from audiogen_hf.models.magnet.masking import DONT_REMASK_SCORE
 
+from .test_magnet_generation import DecoderCalls
+from .test_magnet_generation import audio_prompt as context
+
 FAST_STEPS = [3, 2, 2, 1]
 HOP = 320  # the tiny codec: 16 kHz, 50 frames/s
 
@@ -70,35 +73,13 @@ def test_padding_keep_mask_and_initial_scores():
 # ------------------------------------------------------------------------------------------------ generate()
 
 
-def context(processor, frames: int, batch: int = 1, seed: int = 0):
-    gen = torch.Generator().manual_seed(seed)
-    clips = [(torch.randn(frames * HOP, generator=gen) * 0.3).numpy() for _ in range(batch)]
-    return processor(audio=clips if batch > 1 else clips[0], sampling_rate=16000)
-
-
-class DecoderInputs:
-    """The codes of every decoder call of a generate()."""
-
-    def __init__(self, model):
-        self.inputs = []
-        self.handle = model.decoder.register_forward_pre_hook(
-            lambda m, args: self.inputs.append(args[0].clone())
-        )
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.remove()
-
-
 @pytest.mark.parametrize("arrangement", ["nonoverlap", "stride1"])
 def test_infill_keeps_every_frame_outside_the_ranges_bit_for_bit(magnet, processor, arrangement):
     audio = context(processor, 50, batch=2)
     texts = processor(text=["dog barks", "rain"])
     codes = magnet.encode_audio(audio["input_values"], audio["padding_mask"])
     keep = infill.keep_mask([(10, 17), (30, 34)], 50, 50)
-    with DecoderInputs(magnet) as calls:
+    with DecoderCalls(magnet) as calls:
         out = magnet.generate(
             **texts,
             **audio,

@@ -9,6 +9,8 @@ import torch
 from audiogen_hf.evaluation.seams import wrap_step
 from audiogen_hf.models.magnet import loop, masking
 
+from .test_magnet_generation import DecoderCalls
+
 FAST_STEPS = [3, 2, 2, 1]
 HOP = 320
 
@@ -17,14 +19,15 @@ HOP = 320
 
 
 def test_circular_band_wraps_around_and_matches_the_band_inside():
-    band = loop.circular_band_mask(1, 12, 2)
+    band = masking.band_attention_mask(1, 12, 2, circular=True)
     plain = masking.band_attention_mask(1, 12, 2)
     assert band.shape == (1, 1, 12, 12)
     assert band[0, 0, 0, 11] == 0 and band[0, 0, 11, 1] == 0 and band[0, 0, 0, 3] == float("-inf")
     assert plain[0, 0, 0, 11] == float("-inf")
     assert torch.equal(band[..., 3:9, 3:9], plain[..., 3:9, 3:9])  # far from the seam: the usual band
     assert torch.equal(band, band.transpose(-1, -2))
-    assert loop.circular_band_mask(0, 12, 2) is None and loop.circular_band_mask(2, 12, -1) is None
+    assert masking.band_attention_mask(0, 12, 2, circular=True) is None
+    assert masking.band_attention_mask(2, 12, -1, circular=True) is None
 
 
 def test_seam_visits_spread_places():
@@ -79,14 +82,7 @@ def test_loop_decodes_over_a_circular_window(magnet, processor):
     gen = torch.Generator().manual_seed(0)
     prompt = processor(audio=(torch.randn(12 * HOP, generator=gen) * 0.3).numpy(), sampling_rate=16000)
     prompt_codes = magnet.encode_audio(prompt["input_values"], prompt["padding_mask"])
-    inputs, masks = [], []
-
-    def record(module, args, kwargs):
-        inputs.append(args[0].clone())
-        masks.append(kwargs.get("attention_mask"))
-
-    handle = magnet.decoder.register_forward_pre_hook(record, with_kwargs=True)
-    try:
+    with DecoderCalls(magnet) as calls:
         out = magnet.generate(
             **processor(text=["dog barks", "rain"]),
             input_values=prompt["input_values"].repeat(2, 1, 1),
@@ -95,8 +91,7 @@ def test_loop_decodes_over_a_circular_window(magnet, processor):
             generator=torch.Generator().manual_seed(1),
             return_dict_in_generate=True,
         )
-    finally:
-        handle.remove()
+    inputs, masks = calls.inputs, calls.masks
     length = out.sequences.shape[-1]
     assert length == 48 and torch.equal(out.sequences[..., :12], prompt_codes.expand(2, -1, -1))
     steps = [(stage, i, n) for stage, n in enumerate(FAST_STEPS) for i in range(n)]
@@ -104,7 +99,9 @@ def test_loop_decodes_over_a_circular_window(magnet, processor):
     for codes, mask, (stage, i, n) in zip(inputs, masks, steps, strict=True):
         unrolled = codes.roll(loop.seam_shift(i, n, length), dims=-1)
         assert torch.equal(unrolled[:2, :, :12], prompt_codes.expand(2, -1, -1))
-        expected = loop.circular_band_mask(stage, length, magnet.config.decoder.subcodes_context)
+        expected = masking.band_attention_mask(
+            stage, length, magnet.config.decoder.subcodes_context, circular=True
+        )
         assert (mask is None) if expected is None else torch.equal(mask, expected)
     assert torch.equal(out.audio, loop.circular_decode(magnet.decode_audio, out.sequences))
     assert out.audio.shape == (2, 1, 48 * HOP)

@@ -24,7 +24,7 @@ from ...generation.static_cache import compiled_call, resolve_compile_config
 from . import masking
 from .infill import KeptFrames, plan_infill
 from .long_form import magnet_windows
-from .loop import circular_band_mask, circular_decode, rolled_logits, seam_shift
+from .loop import circular_decode, rolled_logits, seam_shift
 from .rescoring import RESCORING_KWARGS, Rescorer, build_rescorer, combine_confidence
 
 # audiocraft's `_generate_magnet` defaults, used when a generation config lacks a MAGNeT field.
@@ -382,8 +382,9 @@ class MagnetGenerationMixin(GenerationMixin):
             units_to_generate = (
                 length // span_len - prompt_frames // span_len if chunked else length - prompt_frames
             )
-        band_mask = circular_band_mask if context.circular else masking.band_attention_mask
-        band = band_mask(stage, length, decoder_config.subcodes_context, self.decoder.dtype, device)
+        band = masking.band_attention_mask(
+            stage, length, decoder_config.subcodes_context, self.decoder.dtype, device, context.circular
+        )
         for index, step in enumerate(masking.cosine_schedule(num_steps, device)):
             num_masked = masking.num_to_mask(step.mask_p, units_to_generate)
             if lps:

@@ -4,7 +4,7 @@ MAGNeT fills masked frames from context on both sides, so it can make a clip who
 without retraining (LoopGen, 2025): the first frame is treated as the neighbour of the last.
 
 - The restricted attention of codebooks > 0 (frames within `subcodes_context` of each other) wraps around:
-  the last frames see the first ones (`circular_band_mask`).
+  the last frames see the first ones (`masking.band_attention_mask(..., circular=True)`).
 - The decoder's positions are absolute, so the sequence is rolled between iterations (`seam_shift`): each
   iteration sees the seam somewhere else, and the frames on both sides of it are decoded side by side, with
   ordinary positions, in most iterations. Sampling and re-masking stay in the clip's own frame order, so the
@@ -20,24 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-
-
-def circular_band_mask(
-    stage: int,
-    length: int,
-    subcodes_context: int,
-    dtype: torch.dtype = torch.float32,
-    device: torch.device | str | None = None,
-) -> torch.Tensor | None:
-    """`masking.band_attention_mask` with the distance measured around the circle: `min(|i-j|, T-|i-j|)`."""
-    if stage == 0 or subcodes_context < 0:
-        return None
-    positions = torch.arange(length, device=device)
-    distance = (positions[:, None] - positions[None, :]).abs()
-    inside = torch.minimum(distance, length - distance) <= subcodes_context
-    zero = torch.zeros([], dtype=dtype, device=device)
-    blocked = torch.full([], float("-inf"), dtype=dtype, device=device)
-    return torch.where(inside, zero, blocked)[None, None]
 
 
 def seam_shift(step_index: int, num_steps: int, length: int) -> int:

@@ -26,16 +26,21 @@ def band_attention_mask(
     subcodes_context: int,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
+    circular: bool = False,
 ) -> torch.Tensor | None:
     """Additive self-attention mask `[1, 1, length, length]` for decoding codebook `stage`.
 
     Stage 0 attends everywhere (None). Later stages see only frames with |i - j| <= `subcodes_context`
-    (0 inside the band, -inf outside); `subcodes_context=-1` lifts the restriction.
+    (0 inside the band, -inf outside); `subcodes_context=-1` lifts the restriction. `circular` (loops, `loop.py`)
+    measures the distance around the circle, `min(|i - j|, length - |i - j|)`, so the band wraps.
     """
     if stage == 0 or subcodes_context < 0:
         return None
     positions = torch.arange(length, device=device)
-    inside = (positions[:, None] - positions[None, :]).abs() <= subcodes_context
+    distance = (positions[:, None] - positions[None, :]).abs()
+    if circular:
+        distance = torch.minimum(distance, length - distance)
+    inside = distance <= subcodes_context
     zero = torch.zeros([], dtype=dtype, device=device)
     blocked = torch.full([], float("-inf"), dtype=dtype, device=device)
     return torch.where(inside, zero, blocked)[None, None]
