@@ -50,6 +50,11 @@ def _borders(audio: np.ndarray, rate: int) -> list[dict]:
     return [boundary_continuity(audio, rate, int(s * rate)) for s in INFILL_S]
 
 
+def _share_below(ours: list[dict], theirs: list[dict], key: str) -> float:
+    """The share of pairs where our measure is the smaller one."""
+    return float(np.mean([a[key] < b[key] for a, b in zip(ours, theirs, strict=True)]))
+
+
 def measure(model, processor, seeds: list[int], clips: int, prompts: int) -> dict:
     rate, frame_rate = int(model.config.sampling_rate), model.config.frame_rate
     first, last = (int(s * rate) for s in INFILL_S)
@@ -117,6 +122,17 @@ def measure(model, processor, seeds: list[int], clips: int, prompts: int) -> dic
                 ),
             }
             for arm in borders
+        },
+        "paired": {  # the same seed and prompt, clip by clip (border by border)
+            "loop_wrap_step_below_plain": _share_below(seams["loop"], seams["plain"], "wrap_step"),
+            "loop_flux_below_plain": _share_below(seams["loop"], seams["plain"], "flux_ratio"),
+            "loop_wrap_step_below_decode_only": _share_below(
+                seams["loop"], seams["decode_only"], "wrap_step"
+            ),
+            "infill_flux_below_splice": _share_below(borders["infill"], borders["splice"], "flux_ratio"),
+            "infill_energy_jump_below_splice": _share_below(
+                borders["infill"], borders["splice"], "energy_jump_db"
+            ),
         },
         "wall_seconds": wall,
         "cost_vs_plain": {
