@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import soundfile as sf
+import yaml
 
 RATE = 16000
 
@@ -71,3 +72,23 @@ def write_audiofolder(root: Path, count: int = 6) -> Path:
         rows.append(json.dumps({"file_name": f"clip_{i}.wav", "caption": caption(i)}))
     (folder / "metadata.jsonl").write_text("\n".join(rows) + "\n")
     return root
+
+
+def write_run_config(folder: Path, **values) -> Path:
+    """`folder/config.yaml` for a tiny run on one of these datasets, output in `folder/run`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "model_name_or_path": "tiny",
+        "segment_seconds": 0.5,
+        "per_device_train_batch_size": 2,
+        "max_steps": 2,
+        "save_steps": 100,
+        "logging_steps": 1,
+        "report_to": "none",
+        "seed": 0,
+        "output_dir": str(folder / "run"),
+        **values,
+    }
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.hub_formats import write_parquet  # noqa: E402
+from tests.hub_formats import write_parquet, write_run_config  # noqa: E402
 from tests.test_training_loop import ROOT, _env  # noqa: E402
 from training.distributed import launch_problem, resumed_accumulation  # noqa: E402
 
@@ -42,26 +41,8 @@ def test_resuming_keeps_the_global_batch_or_refuses():
 
 
 def config(folder: Path, data: Path, **overrides) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    values = {
-        "model_name_or_path": "tiny",
-        "dataset_name": "parquet",
-        "data_files": [str(data / "*.parquet")],
-        "caption_column": "text",
-        "segment_seconds": 0.5,
-        "per_device_train_batch_size": 2,
-        "max_steps": 2,
-        "save_steps": 2,
-        "logging_steps": 1,
-        "encode_chunk_size": 4,
-        "report_to": "none",
-        "seed": 0,
-        "output_dir": str(folder / "run"),
-        **overrides,
-    }
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(values))
-    return path
+    parquet = {"dataset_name": "parquet", "data_files": [str(data / "*.parquet")], "caption_column": "text"}
+    return write_run_config(folder, **parquet, save_steps=2, encode_chunk_size=4, **overrides)
 
 
 def torchrun(processes: int, path: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.hub_formats import caption, write_audiofolder, write_parquet, write_webdataset  # noqa: E402
+from tests.hub_formats import (  # noqa: E402
+    caption,
+    write_audiofolder,
+    write_parquet,
+    write_run_config,
+    write_webdataset,
+)
 from training.args import parse_args  # noqa: E402
 from training.data import load_source, read_audio  # noqa: E402
 from training.sources import load_named_dataset, to_clip  # noqa: E402
@@ -59,22 +64,13 @@ def test_streamed_formats_yield_the_same_clips(tmp_path):
 
 def test_training_on_webdataset_shards(tmp_path):
     shards = write_webdataset(tmp_path / "wds", num_shards=2, per_shard=2)
-    config = {
-        "model_name_or_path": "tiny",
-        "dataset_name": "webdataset",
-        "data_files": [str(shards / "*.tar")],
-        "audio_column": "flac",
-        "caption_column": "txt",
-        "segment_seconds": 0.5,
-        "per_device_train_batch_size": 2,
-        "max_steps": 2,
-        "logging_steps": 1,
-        "save_steps": 100,
-        "report_to": "none",
-        "output_dir": str(tmp_path / "run"),
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = write_run_config(
+        tmp_path,
+        dataset_name="webdataset",
+        data_files=[str(shards / "*.tar")],
+        audio_column="flac",
+        caption_column="txt",
+    )
     summary = train(*parse_args(["--config", str(path)]))
     assert len(summary["loss_history"]) == 2 and summary["skipped"] == {}
     assert all(torch.isfinite(torch.tensor(loss)) for _, loss in summary["loss_history"])

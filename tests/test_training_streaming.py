@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.hub_formats import caption, write_parquet  # noqa: E402
+from tests.hub_formats import caption, write_parquet, write_run_config  # noqa: E402
 from tests.test_training_loop import _env, _script  # noqa: E402
 from training.args import parse_args  # noqa: E402
 from training.sources import load_named_dataset  # noqa: E402
@@ -57,28 +56,19 @@ def test_processes_share_the_stream_and_a_saved_position_resumes_exactly(tmp_pat
 def test_streaming_kill_and_resume_repeats_and_skips_nothing(tmp_path):
     folder = write_parquet(tmp_path / "pq", num_files=2, per_file=4)
     common = {
-        "model_name_or_path": "tiny",
         "dataset_name": "parquet",
         "data_files": [str(folder / "*.parquet")],
         "caption_column": "text",
         "streaming": True,
         "shuffle_buffer_size": 3,
-        "segment_seconds": 0.5,
-        "per_device_train_batch_size": 2,
         "max_steps": 5,
         "save_steps": 2,
-        "logging_steps": 1,
         "learning_rate": 0.003,
         "log_sample_ids": True,
-        "report_to": "none",
-        "seed": 0,
     }
 
     def config(name: str) -> Path:
-        (tmp_path / name).mkdir()
-        path = tmp_path / name / "config.yaml"
-        path.write_text(yaml.safe_dump({**common, "output_dir": str(tmp_path / name / "run")}))
-        return path
+        return write_run_config(tmp_path / name, **common)
 
     straight = train(*parse_args(["--config", str(config("straight"))]))
     killed_config = config("killed")
