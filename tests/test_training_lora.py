@@ -5,12 +5,14 @@ families, and optionally a merged model that generates the same audio."""
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 from peft import PeftModel
+from safetensors.torch import load_file
 from transformers import AutoModelForTextToWaveform
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -18,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.test_training_loop import write_config  # noqa: E402
 from training.args import parse_args  # noqa: E402
 from training.lora import target_pattern  # noqa: E402
+from training.synthetic import write_synthetic_dataset  # noqa: E402
 from training.train import train  # noqa: E402
 
 
@@ -82,3 +85,21 @@ def test_lora_targets_stay_inside_the_decoder_and_bad_options_are_refused(tmp_pa
         config = write_config(tmp_path, model_name_or_path=str(saved_audiogen), max_steps=1, **overrides)
         with pytest.raises(ValueError, match=message):
             train(*parse_args(["--config", str(config)]))
+
+
+def test_lora_run_resumes_to_the_same_adapter(tmp_path):
+    """A LoRA run cut back to its step-2 checkpoint resumes to the uninterrupted run's adapter and history."""
+    data = write_synthetic_dataset(tmp_path / "data", 8, seed=0)
+    shared = {"audio_folder": str(data), "synthetic_examples": 0, "encode_cache_dir": str(tmp_path / "codes")}
+    run = {"max_steps": 3, "save_steps": 2, "logging_steps": 1, "per_device_train_batch_size": 2, "lora_r": 4}
+    (tmp_path / "a").mkdir()
+    straight = train(*parse_args(["--config", str(write_config(tmp_path / "a", **shared, **run))]))
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(tmp_path / "b" / "run" / "checkpoint-3")
+    (tmp_path / "b" / "run" / "adapter_model.safetensors").unlink()
+    config = write_config(tmp_path / "b", **shared, **run)
+    resumed = train(*parse_args(["--config", str(config), "--resume", "true"]))
+    a = load_file(tmp_path / "a" / "run" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "b" / "run" / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["loss_history"] == straight["loss_history"]
