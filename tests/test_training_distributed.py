@@ -8,16 +8,20 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
+from accelerate.utils import DistributedType
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.hub_formats import write_parquet, write_run_config  # noqa: E402
 from tests.test_training_loop import ROOT, _env  # noqa: E402
+from training.args import parse_args  # noqa: E402
 from training.distributed import launch_problem, resumed_accumulation  # noqa: E402
+from training.fsdp import check_fsdp_options  # noqa: E402
 
 
 def test_launch_problems_are_named():
@@ -116,3 +120,20 @@ def test_fsdp2_shards_checkpoints_and_resumes_to_the_same_weights(tmp_path):
     b = load_file(cut / "run" / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert summary(resumed_config)["loss_history"] == summary(straight)["loss_history"]
+
+
+def test_fsdp_options_are_checked_before_training():
+    model_args, _, args = parse_args(["--fsdp", "true"])
+    two = SimpleNamespace(distributed_type=DistributedType.MULTI_CPU, num_processes=2)
+    check_fsdp_options(args, model_args, two)
+    with pytest.raises(ValueError, match="this run has one"):
+        check_fsdp_options(
+            args, model_args, SimpleNamespace(distributed_type=DistributedType.NO, num_processes=1)
+        )
+    for flags, clash in ((["--use_ema", "true"], "use_ema"), (["--lora_r", "8"], "lora_r")):
+        model_args, _, args = parse_args(["--fsdp", "true", *flags])
+        with pytest.raises(ValueError, match=f"'{clash}'.*cannot be used with fsdp"):
+            check_fsdp_options(args, model_args, two)
+    plugin = SimpleNamespace(distributed_type=DistributedType.FSDP, num_processes=2)
+    with pytest.raises(ValueError, match="accelerate's FSDP plugin.*--fsdp true"):
+        check_fsdp_options(*parse_args([])[::2], plugin)

@@ -33,6 +33,9 @@ def formats(tmp_path: Path) -> dict[str, list[str]]:
     parquet = write_parquet(tmp_path / "pq", num_files=2, per_file=3)
     shards = write_webdataset(tmp_path / "wds", num_shards=2, per_shard=3)
     folder = write_audiofolder(tmp_path / "af", count=6)
+    paths = tmp_path / "clips.csv"
+    rows = [f"{folder / 'train' / f'clip_{i}.wav'},{caption(i)}" for i in range(6)]
+    paths.write_text("path,caption\n" + "\n".join(rows) + "\n")
     return {
         "parquet": ["--dataset_name", "parquet", "--data_files", str(parquet / "*.parquet"),
                     "--caption_column", "text"],
@@ -42,6 +45,8 @@ def formats(tmp_path: Path) -> dict[str, list[str]]:
         "webdataset txt": ["--dataset_name", "webdataset", "--data_files", str(shards / "*.tar"),
                            "--audio_column", "flac", "--caption_column", "txt"],
         "audiofolder": ["--dataset_name", "audiofolder", "--data_dir", str(folder)],
+        "local parquet folder": ["--dataset_name", str(parquet), "--caption_column", "text"],
+        "csv of paths": ["--dataset_name", "csv", "--data_files", str(paths), "--audio_column", "path"],
     }  # fmt: skip
 
 
