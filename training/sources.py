@@ -19,7 +19,8 @@ from datasets import Audio, Dataset, Features, IterableDataset, Sequence, Value,
 @dataclass
 class UndecodedAudio(Audio):
     """An `Audio` feature (so folder builders still find their audio files) that stores `{bytes, path}` without
-    torchcodec. Paths, raw bytes and `{bytes, path}` dicts are accepted; decoded arrays are not."""
+    torchcodec. Paths, raw bytes and `{bytes, path}` dicts are accepted; decoded arrays are not. Always build it
+    with `decode=False` spelled out: `datasets` serialises features and drops fields left at their default."""
 
     def encode_example(self, value) -> dict:
         if isinstance(value, (str, Path)):

@@ -2,7 +2,8 @@
 
     accelerate launch training/train.py --config training/configs/smoke.yaml [--field value ...]
 
-One process or many (DDP/FSDP through `accelerate config`), CPU or GPU. See docs/training.md.
+One process or many (DDP, or FSDP2 with --fsdp; torchrun or accelerate launch), CPU or GPU.
+See docs/training.md.
 """
 
 from __future__ import annotations
