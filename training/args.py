@@ -71,6 +71,26 @@ class ModelArguments:
     gradient_checkpointing: bool = field(
         default=False, metadata={"help": "Recompute decoder activations in backward to save memory."}
     )
+    lora_r: int = field(
+        default=0,
+        metadata={
+            "help": "LoRA rank (peft): > 0 trains low-rank adapters on the decoder instead of every weight and "
+            "saves a PEFT adapter (adapter_config.json + adapter_model.safetensors) in output_dir. 0 = off."
+        },
+    )
+    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the LoRA input."})
+    lora_target_modules: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Decoder module names that get adapters (e.g. q_proj v_proj); default: every attention "
+            "projection (self and cross: q/k/v/o_proj) and both FFN layers (fc1, fc2) of every decoder layer."
+        },
+    )
+    lora_save_merged: bool = field(
+        default=False,
+        metadata={"help": "Also save the base model with the adapters merged in, to `<output_dir>/merged`."},
+    )
 
 
 @dataclass
@@ -81,6 +101,33 @@ class DataArguments:
         default=None, metadata={"help": "A `datasets` dataset on the Hub (or a local loading script)."}
     )
     dataset_config_name: str | None = field(default=None, metadata={"help": "Config of `dataset_name`."})
+    data_files: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Files (globs allowed, several) for a builder `dataset_name` such as parquet, json, csv or "
+            "webdataset, e.g. --dataset_name webdataset --data_files 'shards/*.tar'."
+        },
+    )
+    data_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder for `dataset_name` (e.g. --dataset_name audiofolder --data_dir data/sounds)."
+        },
+    )
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "Read `dataset_name` as a stream (nothing downloaded or cached up front): a shuffle buffer, "
+            "split across processes, its position saved in every checkpoint. Audio is encoded on the fly."
+        },
+    )
+    shuffle_buffer_size: int = field(
+        default=256,
+        metadata={
+            "help": "Streaming: examples held in the shuffle buffer (saved with each checkpoint, so its audio "
+            "counts toward checkpoint size)."
+        },
+    )
     dataset_split: str = field(default="train", metadata={"help": "Split of `dataset_name`."})
     dataset_path: str | None = field(
         default=None, metadata={"help": "A dataset saved with `save_to_disk` (read with `load_from_disk`)."}
@@ -110,8 +157,19 @@ class DataArguments:
             "`<output_dir>/synthetic_data` and train on it (smoke runs, tests)."
         },
     )
-    audio_column: str = field(default="audio", metadata={"help": "Audio column of a `datasets` dataset."})
-    caption_column: str = field(default="caption", metadata={"help": "Caption column (text descriptions)."})
+    audio_column: str = field(
+        default="audio",
+        metadata={
+            "help": "Audio column of a `datasets` dataset (webdataset: the extension, e.g. flac or wav)."
+        },
+    )
+    caption_column: str = field(
+        default="caption",
+        metadata={
+            "help": "Caption column (text descriptions); a dotted name reads a field of a dict column, e.g. "
+            "json.caption for a webdataset's json files (or txt for its .txt files)."
+        },
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep only the first N examples."})
     segment_seconds: float = field(
         default=10.0,
@@ -222,6 +280,21 @@ class TrainArguments:
     log_sample_ids: bool = field(
         default=False,
         metadata={"help": "Write the dataset indices each process trained on to `<output_dir>/sample_ids/`."},
+    )
+    fsdp: bool = field(
+        default=False,
+        metadata={
+            "help": "Shard the model with FSDP2 (torch `fully_shard`: each decoder layer, then the whole model) "
+            "across the processes of a plain multi-process launch (torchrun / accelerate launch --multi_gpu); "
+            "checkpoints are sharded (torch.distributed.checkpoint) and the final model is saved whole."
+        },
+    )
+    expected_world_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "Refuse to train unless the launch started this many processes (a launcher that silently "
+            "falls back to one process is caught anyway when it leaves a sign; this makes it certain)."
+        },
     )
     debug_sigkill_at_step: int | None = field(
         default=None,

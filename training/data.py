@@ -20,7 +20,9 @@ import julius
 import numpy as np
 import soundfile as sf
 import torch
-from datasets import Audio, Dataset, load_dataset, load_from_disk
+from datasets import Audio, Dataset, load_from_disk
+
+from .sources import check_source_options, load_named_dataset, standardize_dataset
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 
@@ -81,11 +83,10 @@ def load_source(data_args, output_dir: str, seed: int) -> Dataset:
             f"give exactly one data source among {list(sources)}; got {given or 'none'}. "
             "Example: --audio_folder data/sounds (with metadata.jsonl of file_name + caption)."
         )
+    check_source_options(data_args)
     audio_col, caption_col = data_args.audio_column, data_args.caption_column
     if data_args.dataset_name is not None:
-        ds = load_dataset(
-            data_args.dataset_name, data_args.dataset_config_name, split=data_args.dataset_split
-        )
+        ds = load_named_dataset(data_args, streaming=False)
         ds = standardize(ds, audio_col, caption_col, data_args.dataset_name)
     elif data_args.dataset_path is not None:
         ds = load_from_disk(data_args.dataset_path)
@@ -115,21 +116,7 @@ def load_source(data_args, output_dir: str, seed: int) -> Dataset:
 
 def standardize(ds: Dataset, audio_column: str, caption_column: str, name: str) -> Dataset:
     """Keep `audio` (undecoded) and `captions` from a `datasets` dataset; missing columns are an error."""
-    missing = [c for c in (audio_column, caption_column) if c not in ds.column_names]
-    if missing:
-        raise ValueError(
-            f"{name} has no column(s) {missing} (columns: {ds.column_names}); set --audio_column / "
-            "--caption_column to the right names."
-        )
-    ds = ds.cast_column(audio_column, Audio(decode=False))
-    ds = ds.map(
-        lambda ex: {"captions": clean_captions(ex[caption_column])},
-        remove_columns=[c for c in ds.column_names if c != audio_column],
-        desc="cleaning captions",
-    )
-    if audio_column != "audio":
-        ds = ds.rename_column(audio_column, "audio")
-    return ds
+    return standardize_dataset(ds, audio_column, caption_column, name)
 
 
 def _from_lists(paths: list[str], captions: list[list[str]]) -> Dataset:

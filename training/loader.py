@@ -7,6 +7,7 @@ what an uninterrupted run would have seen. Each item carries its own seed for cr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -48,21 +49,23 @@ class StepBatchSampler:
         self.num_examples, self.batch_size = num_examples, batch_size
         self.process_index, self.seed = process_index, seed
         self.start, self.end = start, end
-        self.batches_per_epoch = num_examples // self.global_batch
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         return torch.randperm(self.num_examples, generator=generator(derive_seed(self.seed, epoch, 7)))
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        """Micro-step `s` of process `r` reads positions `s * global_batch + r * batch_size ...` of the epochs'
+        permutations laid end to end, so update `u` reads the same examples however its global batch is split
+        over processes and accumulation (a resume with another process count keeps the data order)."""
         epoch, perm = None, None
         for step in range(self.start, self.end):
-            if step // self.batches_per_epoch != epoch:
-                epoch = step // self.batches_per_epoch
-                perm = self._permutation(epoch)
-            offset = (
-                step % self.batches_per_epoch
-            ) * self.global_batch + self.process_index * self.batch_size
-            indices = perm[offset : offset + self.batch_size].tolist()
+            first = step * self.global_batch + self.process_index * self.batch_size
+            indices = []
+            for position in range(first, first + self.batch_size):
+                if position // self.num_examples != epoch:
+                    epoch = position // self.num_examples
+                    perm = self._permutation(epoch)
+                indices.append(int(perm[position % self.num_examples]))
             yield [(i, derive_seed(self.seed, step, self.process_index, j)) for j, i in enumerate(indices)]
 
     def __len__(self) -> int:
@@ -105,19 +108,24 @@ class WaveformDataset(TorchDataset):
 
     def __getitem__(self, key: tuple[int, int]) -> dict:
         index, seed = key
-        gen = generator(seed)
-        row = self.data[index]
-        try:
-            wav = read_audio(row["audio"], self.sampling_rate)
-        except BadAudio as bad:
-            return {"bad": bad.reason, "index": index, "seed": seed}
-        wav = crop_or_pad(wav, self.num_samples, gen)
-        return {
-            "wav": wav[None],
-            "caption": pick_caption(list(row["captions"]), gen),
-            "index": index,
-            "seed": seed,
-        }
+        return decode_clip(self.data[index], self.sampling_rate, self.num_samples, index, seed)
+
+
+def decode_clip(row: dict, sampling_rate: int, num_samples: int, index: int, seed: int) -> dict:
+    """One `{audio, captions}` row as a collator item: a random `num_samples` crop and one caption, drawn from
+    `seed`; undecodable audio becomes a `bad` item that the collator drops and counts."""
+    gen = generator(seed)
+    try:
+        wav = read_audio(row["audio"], sampling_rate)
+    except BadAudio as bad:
+        return {"bad": bad.reason, "index": index, "seed": seed}
+    wav = crop_or_pad(wav, num_samples, gen)
+    return {
+        "wav": wav[None],
+        "caption": pick_caption(list(row["captions"]), gen),
+        "index": index,
+        "seed": seed,
+    }
 
 
 class Collator:
@@ -153,3 +161,21 @@ class Collator:
         batch["input_ids"], batch["attention_mask"] = text["input_ids"], text["attention_mask"]
         batch["captions"] = captions
         return batch
+
+
+def waveform_collator(processor, data_args, batch_size: int) -> tuple[Collator, int]:
+    """The collator of decoded-audio batches and the clips to load per micro-batch: `batch_size`, or with mixing
+    on `batch_size / mix_p` rounded up until `mix_p` of them fill the batch."""
+    if data_args.aug_p <= 0:
+        return Collator(processor, None, batch_size), batch_size
+    mix = {
+        "aug_p": data_args.aug_p,
+        "mix_p": data_args.mix_p,
+        "snr_low": data_args.mix_snr_low,
+        "snr_high": data_args.mix_snr_high,
+        "min_overlap": data_args.mix_min_overlap,
+    }
+    loaded = math.ceil(batch_size / data_args.mix_p)
+    while int(data_args.mix_p * loaded) < batch_size:
+        loaded += 1
+    return Collator(processor, mix, batch_size), loaded

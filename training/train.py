@@ -2,7 +2,8 @@
 
     accelerate launch training/train.py --config training/configs/smoke.yaml [--field value ...]
 
-One process or many (DDP/FSDP through `accelerate config`), CPU or GPU. See docs/training.md.
+One process or many (DDP, or FSDP2 with --fsdp; torchrun or accelerate launch), CPU or GPU.
+See docs/training.md.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 import os
 import signal
 import sys
@@ -27,7 +27,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from accelerate import Accelerator  # noqa: E402
 from accelerate.logging import get_logger  # noqa: E402
-from accelerate.utils import DistributedType, ProjectConfiguration, set_seed  # noqa: E402
+from accelerate.utils import ProjectConfiguration, set_seed  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from torch.utils.data import Dataset as TorchDataset  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
@@ -40,7 +40,17 @@ from training.checkpointing import (  # noqa: E402
     save_checkpoint,
 )
 from training.data import SkipCounter, load_source, probe_audio  # noqa: E402
+from training.distributed import batch_plan, check_launch, describe_plan, resumed_accumulation  # noqa: E402
 from training.encode import encode_dataset  # noqa: E402
+from training.footprint import parameter_counts, peak_memory_mb  # noqa: E402
+from training.fsdp import (  # noqa: E402
+    check_fsdp_options,
+    checkpoint_shards,
+    clip_gradients,
+    full_state_dict,
+    prepare,
+    shard,
+)
 from training.hub import model_card, push_folder  # noqa: E402
 from training.loader import (  # noqa: E402
     CodesDataset,
@@ -49,10 +59,13 @@ from training.loader import (  # noqa: E402
     WaveformDataset,
     derive_seed,
     generator,
+    waveform_collator,
 )
+from training.lora import add_lora, check_lora_options, is_lora, save_lora  # noqa: E402
 from training.modeling import CodecEncoder, load_model_and_processor  # noqa: E402
 from training.objectives import MagnetMasking, cfg_dropout, compute_loss  # noqa: E402
 from training.optim import EMA, build_optimizer, build_scheduler  # noqa: E402
+from training.streaming import build_stream  # noqa: E402
 
 logger = get_logger("audiogen_hf.training")
 
@@ -60,6 +73,7 @@ logger = get_logger("audiogen_hf.training")
 def build_accelerator(args: TrainArguments) -> Accelerator:
     trackers = None if args.report_to in ("none", "") else args.report_to.split(",")
     return Accelerator(
+        cpu=not torch.cuda.is_available(),  # gloo processes under torchrun on a CPU machine, not N lone ones
         mixed_precision=None if args.mixed_precision == "no" else args.mixed_precision,
         log_with=trackers,
         project_config=ProjectConfiguration(
@@ -112,20 +126,7 @@ def build_dataset(
     if mixing or not data_args.pre_encode:
         keep, skipped = probe_audio(source)
         dataset = WaveformDataset(source.select(keep), config.sampling_rate, num_samples)
-        mix = None
-        if mixing:
-            mix = {
-                "aug_p": data_args.aug_p,
-                "mix_p": data_args.mix_p,
-                "snr_low": data_args.mix_snr_low,
-                "snr_high": data_args.mix_snr_high,
-                "min_overlap": data_args.mix_min_overlap,
-            }
-            loaded = math.ceil(batch_size / data_args.mix_p)
-            while int(data_args.mix_p * loaded) < batch_size:
-                loaded += 1
-        collator = Collator(processor, mix, batch_size)
-        load_batch = loaded if mixing else batch_size
+        collator, load_batch = waveform_collator(processor, data_args, batch_size)
         waveforms = True
     else:
         cache_dir = data_args.encode_cache_dir or os.path.join(args.output_dir, "codes_cache")
@@ -156,6 +157,8 @@ def build_dataloader(
     """The dataset of `build_dataset`, batched per process for micro-batches `start_micro..end_micro`.
 
     Returns the loader, the examples skipped before training, whether batches hold waveforms and the codec."""
+    if data_args.streaming:
+        return build_stream(accelerator, model, processor, data_args, args, start_micro, end_micro)
     dataset, collator, load_batch, skipped, waveforms, encoder = build_dataset(
         accelerator, model, processor, data_args, args
     )
@@ -214,10 +217,13 @@ def final_save(accelerator, model, processor, ema, family, model_args, args, las
     unwrapped = accelerator.unwrap_model(model)
     if ema is not None:
         ema.copy_to(unwrapped)
-    state_dict = accelerator.get_state_dict(model)
-    if accelerator.is_main_process:
+    state_dict = full_state_dict(accelerator, model)
+    if accelerator.is_main_process and is_lora(unwrapped):
+        save_lora(unwrapped, processor, args.output_dir, state_dict, model_args.lora_save_merged)
+    elif accelerator.is_main_process:
         unwrapped.save_pretrained(args.output_dir, state_dict=state_dict, save_function=accelerator.save)
         processor.save_pretrained(args.output_dir)
+    if accelerator.is_main_process:
         summary = {
             k: v
             for k, v in {**dataclasses.asdict(model_args), **dataclasses.asdict(args)}.items()
@@ -262,10 +268,9 @@ def check_family_options(model_args: ModelArguments, family: str, num_codebooks:
 def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArguments) -> dict:
     check_args(model_args, data_args, args)
     accelerator = build_accelerator(args)
-    if args.use_ema and accelerator.distributed_type == DistributedType.FSDP:
-        raise ValueError(
-            "use_ema needs whole parameters but FSDP shards them; set use_ema: false for FSDP runs."
-        )
+    check_launch(accelerator.num_processes, args.expected_world_size)
+    check_fsdp_options(args, model_args, accelerator)
+    check_lora_options(model_args)
     set_seed(args.seed)
     Path(args.output_dir).mkdir(parents=True, exist_ok=True)
     model, processor, family = load_model_and_processor(
@@ -295,7 +300,18 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
             )
     start_step = 0
     if resume_from is not None:
-        start_step = json.loads((resume_from / "trainer_state.json").read_text())["step"]
+        saved = json.loads((resume_from / "trainer_state.json").read_text())
+        start_step = saved["step"]
+        args.gradient_accumulation_steps = resumed_accumulation(
+            saved,
+            accelerator.num_processes,
+            args.per_device_train_batch_size,
+            args.gradient_accumulation_steps,
+        )
+    plan = batch_plan(
+        accelerator.num_processes, args.per_device_train_batch_size, args.gradient_accumulation_steps
+    )
+    logger.info(f"batch: {describe_plan(plan)}", main_process_only=True)
     if data_args.encode_only:
         dataset, _, _, skipped, _, _ = build_dataset(accelerator, model, processor, data_args, args)
         logger.info(f"encode_only: the codes cache holds {len(dataset)} clips ({skipped.describe()})")
@@ -316,6 +332,15 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
             model_args.magnet_stage_per_sample,
         )
 
+    if model_args.lora_r > 0:
+        model = add_lora(model, model_args)
+    if args.fsdp:
+        model = shard(model, args.mixed_precision)
+    footprint = parameter_counts(model)
+    logger.info(
+        f"parameters: {footprint['trainable_parameters']:,} trainable of {footprint['total_parameters']:,}",
+        main_process_only=True,
+    )
     optimizer = build_optimizer(
         model, args.learning_rate, args.weight_decay, (args.adam_beta1, args.adam_beta2), args.adam_epsilon
     )
@@ -323,7 +348,8 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
         optimizer, args.lr_scheduler, args.warmup_steps, args.max_steps, args.min_lr_ratio
     )
     ema = EMA(model, args.ema_decay, args.ema_update_every) if args.use_ema else None
-    model, optimizer = accelerator.prepare(model, optimizer)
+    model, optimizer = prepare(accelerator, model, optimizer)
+    checkpoint_shards(accelerator, model, optimizer)
     # The scheduler steps once per update on every process (not prepared: Accelerate would step it once per
     # process); it and the EMA travel with save_state.
     accelerator.register_for_checkpointing(scheduler)
@@ -351,7 +377,8 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     )
     batches = iter(loader)
     last_loss, tokens, tick = state.get("loss"), 0, time.perf_counter()
-    window_loss, window_steps, history = torch.zeros((), device=accelerator.device), 0, []
+    window_loss, window_steps = torch.zeros((), device=accelerator.device), 0
+    history = [tuple(entry) for entry in state.get("loss_history", [])]  # survives every resume
     for step in range(start_step, args.max_steps):
         step_loss = torch.zeros((), device=accelerator.device)
         for micro in range(accum):
@@ -380,7 +407,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
                 accelerator.backward(loss / accum)
             step_loss += loss.detach() / accum
         max_norm = args.max_grad_norm if args.max_grad_norm > 0 else float("inf")
-        grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm)
+        grad_norm = clip_gradients(accelerator, model, max_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -408,7 +435,13 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
         if args.eval_steps and done % args.eval_steps == 0 and done != args.max_steps:
             log_generated_audio(accelerator, model, processor, args, done)
         if done % args.save_steps == 0 or done == args.max_steps:
-            state = {"skipped": dict(skipped), "skipped_during": dict(skipped_during), "loss": last_loss}
+            state = {
+                "skipped": dict(skipped),
+                "skipped_during": dict(skipped_during),
+                "loss": last_loss,
+                "loss_history": history,
+                **plan,
+            }
             save_checkpoint(accelerator, args.output_dir, done, state, args.save_total_limit)
         if args.debug_sigkill_at_step is not None and done == args.debug_sigkill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -425,7 +458,11 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
         "loss_history": history,
         "skipped": dict(skipped),
         "skipped_during": dict(skipped_during),
+        **plan,
+        **footprint,
+        "peak_memory_mb": peak_memory_mb(accelerator.device),
     }
+    logger.info(f"peak memory: {summary['peak_memory_mb']:.0f} MiB", main_process_only=True)
     if accelerator.is_main_process:
         (Path(args.output_dir) / "train_summary.json").write_text(json.dumps(summary, indent=2))
     accelerator.end_training()
