@@ -13,6 +13,7 @@ import torch
 from ..loading import TINY_RANDOM, load_model_and_processor
 from ..output_files import atomic_output, check_output_path, write_audio
 from .arguments import add_dtype_argument
+from .bulk import add_bulk_arguments, main_bulk, uses_bulk
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate audio from one or more text prompts")
-    gen.add_argument("prompts", nargs="+", help="text prompts; one output file per prompt")
+    gen.add_argument("prompts", nargs="*", help="text prompts; one output file each (or --prompts-file)")
     gen.add_argument(
         "--model",
         default="default",
@@ -29,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         f"AudioGen, offline), 'default-magnet'; '{TINY_RANDOM}' builds an untrained tiny model that makes noise",
     )
     gen.add_argument("--duration", type=float, default=None, help="seconds of new audio (default: model's)")
-    gen.add_argument("-o", "--output", default="out.wav", help="output .wav; several prompts get _0, _1, ...")
+    gen.add_argument("-o", "--output", default=None, help="output .wav; several prompts get _0, _1, ...")
     gen.add_argument(
         "--overwrite",
         action="store_true",
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         help="torch.compile the decoder step (AudioGen with a static cache); pays off for long or repeated runs",
     )
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_bulk_arguments(gen)
     from .judge import add_judge_arguments
 
     add_judge_arguments(
@@ -105,7 +107,7 @@ def _output_paths(output: str, count: int) -> list[Path]:
 
 
 def run_generate(args: argparse.Namespace) -> list[Path]:
-    paths = _output_paths(args.output, len(args.prompts))
+    paths = _output_paths(args.output or "out.wav", len(args.prompts))
     for path in paths:  # before any model is loaded: never lose a user's file, fail early on a bad path
         check_output_path(path, overwrite=args.overwrite, inputs=[args.audio_prompt])
     model, processor = load_model_and_processor(args.model, args.device, args.dtype)
@@ -238,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         from .demo import main_demo
 
         return main_demo(args)
+    if uses_bulk(args):
+        return main_bulk(args)
     try:
         run_generate(args)
     except (ValueError, TypeError, OSError) as error:
