@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from ..bulk.folder import check_output_folder
 from ..bulk.planning import plan_clips
@@ -109,17 +110,17 @@ def _named_settings(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-def main_bulk(args: argparse.Namespace) -> int:
+def main_bulk(args: argparse.Namespace, magnet_methods: Callable) -> int:
+    """Run bulk generation; `magnet_methods(model, args, knobs)` is the CLI's MAGNeT rescoring / hybrid set-up
+    (passed in: this module must not import the CLI that imports it)."""
     try:
-        return _run(args)
+        return _run(args, magnet_methods)
     except (ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .cli import _magnet_methods
-
+def _run(args: argparse.Namespace, magnet_methods: Callable) -> int:
     requests = _requests(args)
     _check_arguments(args)
     num_per_prompt = args.num_per_prompt or 1
@@ -132,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
         device = str(state.device)  # one GPU per process
     model, processor = load_model_and_processor(args.model, device, args.dtype)
     knobs = _generation_knobs(args, model)
-    model = _magnet_methods(model, args, knobs)
+    model = magnet_methods(model, args, knobs)
     summary = generate_batch(
         model,
         processor,

@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return main_demo(args)
     if uses_bulk(args):
-        return main_bulk(args)
+        return main_bulk(args, _magnet_methods)
     try:
         run_generate(args)
     except (ValueError, TypeError, OSError) as error:
