@@ -55,6 +55,23 @@ def resolve_scorer(spec: str | Scorer, clap_model=None, device: str = "cpu") -> 
     raise ValueError(f"--rerank must be one of {list(SCORERS)} (or a scorer callable), got {spec!r}.")
 
 
+def check_rerank(rerank, keep: int | None, num_per_prompt: int) -> int | None:
+    """The number of clips kept per prompt (None: no reranking), or the error naming the fix."""
+    if rerank is None:
+        if keep is not None:
+            raise ValueError(
+                "--keep chooses the best clips of --rerank; pass --rerank judge or --rerank clap too."
+            )
+        return None
+    keep = 1 if keep is None else keep
+    if not 1 <= keep < num_per_prompt:
+        raise ValueError(
+            "--rerank keeps the --keep best of --num-per-prompt candidates: need 1 <= keep < num-per-prompt, "
+            f"got keep {keep} of {num_per_prompt}."
+        )
+    return keep
+
+
 def best(scores: Sequence[float], keep: int) -> list[int]:
     """Indices of the `keep` highest scores, best first (ties: the earlier candidate)."""
     order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))

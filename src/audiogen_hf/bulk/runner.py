@@ -25,7 +25,7 @@ from .manifest import Manifest
 from .planning import PlannedClip, WorkUnit, plan_clips, plan_units
 from .processes import gather, process_state, share_of
 from .requests import ClipRequest, as_requests, read_prompts_file
-from .rerank import Scorer, best, resolve_scorer
+from .rerank import Scorer, best, check_rerank, resolve_scorer
 
 
 @dataclass
@@ -145,17 +145,7 @@ def generate_batch(
     requests = load_requests(prompts)
     device = device if device is not None else getattr(model, "device", "cpu")
     state = process_state(str(device))
-    if keep is not None and rerank is None:
-        raise ValueError(
-            "--keep chooses the best clips of --rerank; pass --rerank judge or --rerank clap too."
-        )
-    if rerank is not None:
-        keep = 1 if keep is None else keep
-        if not 1 <= keep < num_per_prompt:
-            raise ValueError(
-                f"--rerank keeps the --keep best of --num-per-prompt candidates: need 1 <= keep < num-per-prompt, "
-                f"got keep {keep} of {num_per_prompt}."
-            )
+    keep = check_rerank(rerank, keep, num_per_prompt)
     scorer_name, scorer = (
         resolve_scorer(rerank, clap_model, str(device)) if rerank is not None else (None, None)
     )

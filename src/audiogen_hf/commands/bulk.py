@@ -12,7 +12,7 @@ from ..bulk.folder import check_output_folder
 from ..bulk.planning import plan_clips
 from ..bulk.processes import process_state
 from ..bulk.requests import as_requests, read_prompts_file
-from ..bulk.rerank import SCORERS
+from ..bulk.rerank import SCORERS, check_rerank
 from ..bulk.runner import generate_batch
 from ..loading import load_model_and_processor
 
@@ -125,6 +125,7 @@ def _run(args: argparse.Namespace, magnet_methods: Callable) -> int:
     _check_arguments(args)
     num_per_prompt = args.num_per_prompt or 1
     seed = 0 if args.seed is None else args.seed
+    check_rerank(args.rerank, args.keep, num_per_prompt)
     # before the model loads: a wrong folder or someone's file under a clip's name stops the run now
     check_output_folder(args.output_dir, plan_clips(requests, num_per_prompt, seed), args.overwrite)
     state = process_state(args.device)
