@@ -156,13 +156,17 @@ def test_rerun_skips_done_clips_and_remakes_an_interrupted_one(audiogen, process
     # a run killed after publishing clip 5 but before its line, in the middle of writing clip 6's line
     lines = manifest.read_text().splitlines(keepends=True)
     manifest.write_text("".join(lines[:5]) + lines[6][:30])
-    (tmp_path / lines[6].split('"file": "')[1].split('"')[0]).unlink()
+    torn = tmp_path / lines[6].split('"file": "')[1].split('"')[0]
+    torn.unlink()
+    stale = tmp_path / f".{torn.stem}.part-999-abcd.wav"  # a clip being written when the run was killed
+    stale.write_bytes(b"half")
     with pytest.warns(UserWarning, match="dropped 1 unreadable line"):
         summary = _bulk(audiogen, processor, tmp_path)
     assert (summary.written, summary.skipped) == (3, 5)  # clips 5 and 6 (one batch of 3 remade) and 7
     assert _wavs(tmp_path) == reference  # bit for bit: same batches, same seeds
     assert len(Manifest(tmp_path).records()) == 8
     assert manifest.read_text().count("\n") == 8
+    assert not stale.exists()
 
 
 def test_a_clip_draws_the_same_tokens_whatever_its_batch(audiogen, processor, tmp_path):

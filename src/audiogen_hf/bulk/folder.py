@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..output_files import OutputExistsError, check_output_path
+from ..output_files import TEMP_MARK, OutputExistsError, check_output_path
 from .manifest import MANIFEST_NAME, Manifest
 from .planning import PlannedClip
 
@@ -62,3 +62,14 @@ def _check_same_clip(folder: Path, clip: PlannedClip, record: dict, settings: di
                 "a resumed run must repeat the same command. Use another --output-dir, or pass --overwrite "
                 "to remake every clip."
             )
+
+
+def remove_stale_temporaries(folder: str | Path, clips: list[PlannedClip]) -> int:
+    """Delete the hidden temporary files a killed run left for these clips (`.<name>.part-<pid>-<hex>.wav`);
+    call from one process before any clip is written. Returns how many were removed."""
+    removed = 0
+    for clip in clips:
+        for stale in Path(folder).glob(f".{Path(clip.file).stem}{TEMP_MARK}*"):
+            stale.unlink(missing_ok=True)
+            removed += 1
+    return removed

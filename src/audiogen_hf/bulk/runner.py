@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..output_files import write_audio
-from .folder import check_output_folder, normalized
+from .folder import check_output_folder, normalized, remove_stale_temporaries
 from .manifest import Manifest
 from .planning import PlannedClip, WorkUnit, plan_clips, plan_units
 from .processes import gather, process_state, share_of
@@ -146,9 +146,7 @@ def generate_batch(
     device = device if device is not None else getattr(model, "device", "cpu")
     state = process_state(str(device))
     keep = check_rerank(rerank, keep, num_per_prompt)
-    scorer_name, scorer = (
-        resolve_scorer(rerank, clap_model, str(device)) if rerank is not None else (None, None)
-    )
+    ranking = None if rerank is None else (*resolve_scorer(rerank, clap_model, str(device)), keep)
     config = model.config
     folder = Path(output_dir)
     clips = plan_clips(requests, num_per_prompt, seed, config.frame_rate, duration, negative_prompt)
@@ -157,7 +155,7 @@ def generate_batch(
             "batch_size": batch_size,
             "num_per_prompt": num_per_prompt,
             "base_seed": seed,
-            "rerank": scorer_name,
+            "rerank": None if ranking is None else ranking[0],
             "keep": keep,
             **generate_kwargs,
             **(settings or {}),
@@ -177,6 +175,7 @@ def generate_batch(
     if state.is_main_process:
         manifest.repair()
         manifest.create()
+        remove_stale_temporaries(folder, clips)
     state.wait_for_everyone()
     base = {
         "model": model_name or getattr(config, "_name_or_path", "") or type(model).__name__,
@@ -192,22 +191,10 @@ def generate_batch(
         desc="clips" if state.num_processes == 1 else f"clips (process 0 of {state.num_processes})",
         unit="clip",
     )
-    generated, audio_seconds = 0, 0.0
     with bar:
-        for unit in mine:
-            unit_clips, unit_audio = [], []
-            for batch in unit.batches:
-                audio = _generate(model, processor, batch, device, generate_kwargs)
-                generated += len(batch)
-                audio_seconds += len(batch) * audio.shape[-1] / config.sampling_rate
-                bar.update(len(batch))
-                if scorer is None:
-                    for clip, clip_audio in zip(batch, audio, strict=True):
-                        writer.write(clip, clip_audio)
-                unit_clips += batch
-                unit_audio += list(audio)
-            if scorer is not None:
-                _keep_best(writer, scorer, scorer_name, unit_clips, unit_audio, keep, config.sampling_rate)
+        generated, audio_seconds = _make(
+            mine, model, processor, device, generate_kwargs, writer, bar, ranking
+        )
     elapsed = time.perf_counter() - start
     state.wait_for_everyone()
     if state.is_main_process:
@@ -225,7 +212,27 @@ def generate_batch(
     )
 
 
-def _keep_best(writer: _Writer, scorer, name, clips: list[PlannedClip], audio: list, keep: int, rate: int):
-    scores = [float(s) for s in scorer(audio, rate, clips[0].request.prompt)]
+def _make(units, model, processor, device, generate_kwargs: dict, writer: _Writer, bar, ranking) -> tuple:
+    """Generate and write this process's units; returns (clips generated, audio seconds generated)."""
+    generated, audio_seconds, rate = 0, 0.0, writer.rate
+    for unit in units:
+        unit_audio = []
+        for batch in unit.batches:
+            audio = _generate(model, processor, batch, device, generate_kwargs)
+            generated += len(batch)
+            audio_seconds += len(batch) * audio.shape[-1] / rate
+            bar.update(len(batch))
+            if ranking is None:
+                for clip, clip_audio in zip(batch, audio, strict=True):
+                    writer.write(clip, clip_audio)
+            unit_audio += list(audio)
+        if ranking is not None:
+            _keep_best(writer, ranking, unit.clips, unit_audio)
+    return generated, audio_seconds
+
+
+def _keep_best(writer: _Writer, ranking: tuple, clips: list[PlannedClip], audio: list) -> None:
+    name, scorer, keep = ranking
+    scores = [float(s) for s in scorer(audio, writer.rate, clips[0].request.prompt)]
     for rank, i in enumerate(best(scores, keep), start=1):
         writer.write(clips[i], audio[i], score=scores[i], rank=rank, scorer=name, candidates=len(clips))
