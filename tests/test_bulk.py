@@ -239,3 +239,26 @@ def test_bad_arguments_fail_before_generating(audiogen, processor, tmp_path, kwa
     with pytest.raises(ValueError, match=message):
         _bulk(audiogen, processor, tmp_path, **kwargs)
     assert not list(tmp_path.glob("*.wav"))
+
+
+def test_jsonl_settings_per_prompt_reach_the_clips(audiogen, processor, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    lines = [
+        {"prompt": "a dog barks", "duration": 0.06, "name": "Dog #1", "seed": 11},
+        {"prompt": "rain", "negative_prompt": "thunder"},
+        {"prompt": "wind"},
+    ]
+    prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    summary = _bulk(audiogen, processor, tmp_path / "out", prompts, guidance_scale=3.0, num_per_prompt=1)
+    records = {r["prompt"]: r for r in Manifest(tmp_path / "out").records().values()}
+    assert summary.written == 3
+    assert records["a dog barks"]["file"] == "0000-dog-1-v00.wav" and records["a dog barks"]["seed"] == 11
+    assert records["a dog barks"]["duration"] == pytest.approx(0.06) and records["wind"]["duration"] == 0.12
+    assert records["rain"]["negative_prompt"] == "thunder" and records["wind"]["negative_prompt"] is None
+
+
+def test_magnet_rescoring_takes_per_clip_generators(magnet, paired_audiogen, processor, tmp_path):
+    summary = _bulk(magnet, processor, tmp_path, PROMPTS[:2], rescorer=paired_audiogen, rescore_weight=0.5)
+    assert summary.written == 4
+    record = next(iter(Manifest(tmp_path).records().values()))
+    assert record["settings"]["rescorer"] == "AudioGenForConditionalGeneration"

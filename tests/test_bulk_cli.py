@@ -126,11 +126,12 @@ def test_killed_run_resumes_to_the_same_files(tmp_path, saved_audiogen, prompts_
     assert "0 clips written to" in capsys.readouterr().out
 
 
-def test_at_file_reads_the_prompts_file(tmp_path, saved_audiogen, prompts_file):
+def test_at_file_reads_the_prompts_file(tmp_path, saved_audiogen, prompts_file, capsys):
     folder = tmp_path / "at"
     argv = ["generate", f"@{prompts_file}", "--output-dir", str(folder), "--model", str(saved_audiogen)]
-    assert main(argv + ["--duration", "0.1", "--no-progress"]) == 0
+    assert main(argv + ["--duration", "0.1"]) == 0
     assert len(Manifest(folder).records()) == 5
+    assert "5/5" in capsys.readouterr().err  # the progress bar counts clips
     assert not any("prompts" in name for name in _wavs(folder))
 
 
