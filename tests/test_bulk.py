@@ -4,6 +4,7 @@ manifest, resuming and best-of-N, on the tiny models."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -262,3 +263,15 @@ def test_magnet_rescoring_takes_per_clip_generators(magnet, paired_audiogen, pro
     assert summary.written == 4
     record = next(iter(Manifest(tmp_path).records().values()))
     assert record["settings"]["rescorer"] == "AudioGenForConditionalGeneration"
+
+
+def test_without_accelerate_one_process_works_and_several_say_how_to_install(monkeypatch):
+    from audiogen_hf.bulk.processes import process_state, share_of
+
+    monkeypatch.setitem(sys.modules, "accelerate", None)  # makes `import accelerate` fail
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    state = process_state("cpu")
+    assert (state.num_processes, state.is_main_process) == (1, True) and share_of([1, 2], state) == [1, 2]
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ImportError, match="pip install"):
+        process_state("cpu")
