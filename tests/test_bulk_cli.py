@@ -142,7 +142,11 @@ def test_at_file_reads_the_prompts_file(tmp_path, saved_audiogen, prompts_file, 
         (["generate", "@{p}"], "pass --output-dir DIR"),
         (["generate", "@{p}", "more", "--output-dir", "{d}"], "names a prompts file; give it alone"),
         (["generate"], "give at least one prompt"),
-        (["generate", "rain", "--num-per-prompt", "2"], "--num-per-prompt writes a folder"),
+        (["generate", "rain", "--num-per-prompt", "2"], "--num-per-prompt: bulk generation writes a folder"),
+        (
+            ["generate", "rain", "--rerank", "judge", "--keep", "1"],
+            "--rerank, --keep: bulk generation writes a folder",
+        ),
         (
             ["generate", "--prompts-file", "{p}", "--output-dir", "{d}", "-o", "x.wav"],
             "--output is for single",

@@ -23,6 +23,7 @@ BULK_ONLY = {
     "batch_size": "--batch-size",
     "rerank": "--rerank",
     "keep": "--keep",
+    "clap": "--clap",
 }
 
 
@@ -82,7 +83,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.output_dir is None:
         given = [flag for name, flag in BULK_ONLY.items() if getattr(args, name) is not None]
         what = ", ".join(given) or "a prompts file"
-        raise ValueError(f"{what} writes a folder of clips: pass --output-dir DIR too.")
+        raise ValueError(f"{what}: bulk generation writes a folder of clips; pass --output-dir DIR too.")
     unsupported = {"--output": args.output, "--stream": args.stream, "--audio-prompt": args.audio_prompt}
     for flag, value in unsupported.items():
         if value:
