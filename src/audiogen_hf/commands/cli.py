@@ -13,6 +13,7 @@ import torch
 from ..loading import TINY_RANDOM, load_model_and_processor
 from ..output_files import atomic_output, check_output_path, write_audio
 from .arguments import add_dtype_argument
+from .bulk import add_bulk_arguments, main_bulk, uses_bulk
 from .infill_loop import add_infill_loop_arguments, infill_loop_knobs
 
 
@@ -22,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate audio from one or more text prompts")
-    gen.add_argument("prompts", nargs="+", help="text prompts; one output file per prompt")
+    gen.add_argument("prompts", nargs="*", help="text prompts; one output file each (or --prompts-file)")
     gen.add_argument(
         "--model",
         default="default",
@@ -30,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         f"AudioGen, offline), 'default-magnet'; '{TINY_RANDOM}' builds an untrained tiny model that makes noise",
     )
     gen.add_argument("--duration", type=float, default=None, help="seconds of new audio (default: model's)")
-    gen.add_argument("-o", "--output", default="out.wav", help="output .wav; several prompts get _0, _1, ...")
+    gen.add_argument("-o", "--output", default=None, help="output .wav; several prompts get _0, _1, ...")
     gen.add_argument(
         "--overwrite",
         action="store_true",
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_infill_loop_arguments(gen)
+    add_bulk_arguments(gen)
     from .judge import add_judge_arguments
 
     add_judge_arguments(
@@ -107,7 +109,7 @@ def _output_paths(output: str, count: int) -> list[Path]:
 
 
 def run_generate(args: argparse.Namespace) -> list[Path]:
-    paths = _output_paths(args.output, len(args.prompts))
+    paths = _output_paths(args.output or "out.wav", len(args.prompts))
     for path in paths:  # before any model is loaded: never lose a user's file, fail early on a bad path
         check_output_path(path, overwrite=args.overwrite, inputs=[args.audio_prompt])
     model, processor = load_model_and_processor(args.model, args.device, args.dtype)
@@ -241,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         from .demo import main_demo
 
         return main_demo(args)
+    if uses_bulk(args):
+        return main_bulk(args, _magnet_methods)
     try:
         run_generate(args)
     except (ValueError, TypeError, OSError) as error:

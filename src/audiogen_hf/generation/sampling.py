@@ -3,21 +3,41 @@
 Differences from transformers' warpers that matter for parity: top-p keeps tokens while
 `cumsum - p_i <= p` and wins over top-k; top-k keeps ties with the k-th value; sampling is one
 `torch.multinomial` over the flattened `[N, V]` probabilities.
+
+`generator` may also be a sequence of generators, one per batch row (the first dimension): each row then draws
+from its own generator exactly what a batch of that row alone would draw with it, so a clip's randomness does
+not depend on the other rows of its batch (bulk generation seeds each clip on its own, `audiogen_hf.bulk`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
+Generators = torch.Generator | Sequence[torch.Generator] | None
 
-def multinomial(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+
+def multinomial(probs: torch.Tensor, generator: Generators = None) -> torch.Tensor:
     """One draw per row of `probs` `[..., V]`; returns `[..., 1]`."""
+    if isinstance(generator, Sequence):
+        return _multinomial_per_row(probs, generator)
     flat = probs.reshape(-1, probs.shape[-1])
     drawn = torch.multinomial(flat, num_samples=1, generator=generator)
     return drawn.reshape(*probs.shape[:-1], 1)
 
 
-def sample_top_k(probs: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def _multinomial_per_row(probs: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+    """Batch row `i` of `probs` `[B, ..., V]` drawn with `generators[i]`, as a batch of one would be."""
+    if len(generators) != probs.shape[0] or not all(isinstance(g, torch.Generator) for g in generators):
+        raise ValueError(
+            f"generator: pass one torch.Generator, or a list of exactly one per batch row ({probs.shape[0]} "
+            f"rows, num_return_sequences included), got {len(generators)} items."
+        )
+    return torch.cat([multinomial(probs[i : i + 1], g) for i, g in enumerate(generators)])
+
+
+def sample_top_k(probs: torch.Tensor, k: int, generator: Generators = None) -> torch.Tensor:
     """Top-k sampling. Modifies `probs` in place, as audiocraft does (MAGNeT's confidence scores see it)."""
     kth_value = torch.topk(probs, min(k, probs.shape[-1]), dim=-1).values[..., -1:]
     probs *= (probs >= kth_value).to(probs.dtype)
@@ -25,7 +45,7 @@ def sample_top_k(probs: torch.Tensor, k: int, generator: torch.Generator | None 
     return multinomial(probs, generator)
 
 
-def sample_top_p(probs: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_top_p(probs: torch.Tensor, p: float, generator: Generators = None) -> torch.Tensor:
     """Nucleus sampling: keep the most probable tokens while the mass before them is <= p."""
     sorted_probs, sorted_index = torch.sort(probs, dim=-1, descending=True)
     cumulative = torch.cumsum(sorted_probs, dim=-1)
@@ -47,7 +67,7 @@ def sample_from_probs(
     probs: torch.Tensor,
     top_k: int = 0,
     top_p: float = 0.0,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
     min_p: float = 0.0,
 ) -> torch.Tensor:
     """Draw one token per row: top-p if `top_p > 0`, else top-k if `top_k > 0`, else plain multinomial; a
@@ -67,7 +87,7 @@ def sample_next_token(
     temperature: float,
     top_k: int = 0,
     top_p: float = 0.0,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
     min_p: float = 0.0,
 ) -> torch.Tensor:
     """audiocraft's `_sample_next_token` after CFG: logits `[..., V]` to tokens `[..., 1]`."""
