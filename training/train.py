@@ -41,7 +41,7 @@ from training.checkpointing import (  # noqa: E402
 )
 from training.data import SkipCounter, load_source, probe_audio  # noqa: E402
 from training.encode import encode_dataset  # noqa: E402
-from training.hub import model_card, push_folder  # noqa: E402
+from training.hub import push_folder, write_training_card  # noqa: E402
 from training.loader import (  # noqa: E402
     CodesDataset,
     Collator,
@@ -223,8 +223,10 @@ def final_save(accelerator, model, processor, ema, family, model_args, args, las
             for k, v in {**dataclasses.asdict(model_args), **dataclasses.asdict(args)}.items()
             if not k.startswith("debug")
         }
-        card = model_card(family, model_args.model_name_or_path, summary, last_loss)
-        (Path(args.output_dir) / "README.md").write_text(card)
+        licence = {"license": args.hub_license, "license_name": args.hub_license_name}
+        write_training_card(
+            args.output_dir, family, model_args.model_name_or_path, summary, last_loss, **licence
+        )
         if args.push_to_hub:
             logger.info(f"pushed to {push_folder(args.output_dir, args.push_to_hub, args.hub_private)}")
     accelerator.wait_for_everyone()
