@@ -29,7 +29,7 @@ def conversion_card_facts(
     if license is None:
         license = META_LICENSE if release else "other"
     if license == "other" and not license_name:
-        license_name = f"same as {source}"
+        license_name = f"same as {source}" if is_hub_id else "same as the source checkpoint"
     family = "AudioGen" if info["family"] == "audiogen" else "MAGNeT"
     summary = (
         f"{release.description if release else 'An audiocraft ' + family + ' export'}, converted with "
@@ -47,7 +47,7 @@ def conversion_card_facts(
         base_model=source if is_hub_id else None,
         base_model_relation="quantized" if is_hub_id and info["dtype"] != "float32" else None,
         tags=["audiocraft"],
-        measured=[PARITY],
+        sections={"Verified": PARITY},
     )
 
 
