@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import BatchFeature, ProcessorMixin
 
-from .loading_checks import check_processor_folder
+from .loading_checks import check_processor_folder, hub_load_error
 
 
 def _as_text_list(text) -> list[str] | None:
@@ -167,7 +168,12 @@ class AudioGenProcessor(ProcessorMixin):
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         """Refuse a missing folder or one without tokenizer files before transformers' loader."""
         check_processor_folder(pretrained_model_name_or_path)
-        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except OSError as error:
+            if Path(str(pretrained_model_name_or_path)).expanduser().is_dir():
+                raise
+            raise hub_load_error(pretrained_model_name_or_path, error) from error
 
     def __call__(
         self,
