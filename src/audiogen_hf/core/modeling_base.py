@@ -11,9 +11,10 @@ from ..models.audiogen.configuration_audiogen import AudioGenConfig
 from .loading_checks import checked_from_pretrained
 from .modeling_decoder import AudioGenDecoder
 from .modeling_outputs import AudioGenerationOutput
+from .musicgen_compat import MusicgenCompatMixin
 
 
-class TextToCodesPreTrainedModel(PreTrainedModel):
+class TextToCodesPreTrainedModel(MusicgenCompatMixin, PreTrainedModel):
     """T5 (`text_encoder`) -> `enc_to_dec_proj` -> `decoder` over EnCodec (`audio_encoder`) codes.
 
     Submodule names follow transformers' MusicGen. `enc_to_dec_proj` is always applied (audiocraft's
