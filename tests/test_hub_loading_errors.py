@@ -9,6 +9,7 @@ from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor, Mag
 from audiogen_hf.core.loading_checks import WEIGHT_FILES, load_checked_source
 from audiogen_hf.loading import load_model_and_processor
 
+
 def _ours(message: str) -> None:
     """Our wording leads (transformers' own reason may follow in brackets, e.g. a 401); never its repo-id rule."""
     assert "Repo id must" not in message and "alphanumeric chars" not in message, message
