@@ -13,7 +13,9 @@ from audiogen_hf.loading import load_model_and_processor
 def _ours(message: str) -> None:
     """Our wording leads (transformers' own reason may follow in brackets, e.g. a 401); never its repo-id rule."""
     assert "Repo id must" not in message and "alphanumeric chars" not in message, message
-    assert "not an existing folder" in message or "Check the repo id" in message or "neither a folder" in message
+    assert (
+        "not an existing folder" in message or "Check the repo id" in message or "neither a folder" in message
+    )
 
 
 @pytest.mark.parametrize("name", ["/tmp/no/such/model", "./no-such-model", "../a/b/c", "not a name"])

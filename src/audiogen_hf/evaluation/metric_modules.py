@@ -11,6 +11,30 @@ METRICS_DIR = Path(__file__).with_name("evaluate_metrics")
 METRIC_NAMES = ("frechet_distance", "kl_divergence", "clap_score")
 
 
+def metric_info(description: str, inputs_description: str, inputs: str = "paired_rows"):
+    """The `evaluate.MetricInfo` of our modules: `paired_rows` (one float vector per clip on each side) or
+    `clips_and_texts` (a mono clip and its prompt)."""
+    import datasets
+    import evaluate
+
+    if inputs == "paired_rows":
+        row = datasets.Sequence(datasets.Value("float64"))
+        features = {"predictions": row, "references": row}
+    elif inputs == "clips_and_texts":
+        features = {
+            "predictions": datasets.Sequence(datasets.Value("float32")),
+            "references": datasets.Value("string"),
+        }
+    else:
+        raise ValueError(f"inputs must be 'paired_rows' or 'clips_and_texts', got {inputs!r}.")
+    return evaluate.MetricInfo(
+        description=description,
+        citation="",
+        inputs_description=inputs_description,
+        features=datasets.Features(features),
+    )
+
+
 def metric_path(name: str) -> str:
     """The local folder of metric `name`, for `evaluate.load(...)` (no network needed)."""
     if name not in METRIC_NAMES:

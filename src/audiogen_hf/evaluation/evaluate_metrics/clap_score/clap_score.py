@@ -5,11 +5,11 @@
     metric.compute(predictions=clips, references=prompts, sampling_rate=16000, clap_model="path/to/clap")
 """
 
-import datasets
 import evaluate
 import numpy as np
 
 from audiogen_hf.evaluation.clap import ClapScorer
+from audiogen_hf.evaluation.metric_modules import metric_info
 
 _DESCRIPTION = (
     """Mean and per-clip cosine similarity between CLAP embeddings of generated clips and of their prompts."""
@@ -21,17 +21,7 @@ clap_model: a local folder holding a CLAP model and processor (save_pretrained).
 
 class ClapScore(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float32")),
-                    "references": datasets.Value("string"),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS, "clips_and_texts")
 
     def _compute(self, predictions, references, sampling_rate: int = 16000, clap_model: str | None = None):
         if clap_model is None:

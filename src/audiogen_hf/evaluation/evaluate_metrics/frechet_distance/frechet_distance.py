@@ -4,9 +4,9 @@ metric = evaluate.load(audiogen_hf.evaluation.metric_path("frechet_distance"))
 metric.compute(predictions=generated_embeddings, references=reference_embeddings)
 """
 
-import datasets
 import evaluate
 
+from audiogen_hf.evaluation.metric_modules import metric_info
 from audiogen_hf.evaluation.metrics import frechet_distance
 
 _DESCRIPTION = """Fréchet distance between Gaussians fitted to the generated and the reference embeddings (FAD when
@@ -18,17 +18,7 @@ reference clips. eps: added to both covariance diagonals (default 1e-6). Returns
 
 class FrechetDistance(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS, "paired_rows")
 
     def _compute(self, predictions, references, eps: float = 1e-6):
         return {"frechet_distance": frechet_distance(predictions, references, eps=eps)}

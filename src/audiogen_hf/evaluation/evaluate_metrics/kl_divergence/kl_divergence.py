@@ -4,9 +4,9 @@ metric = evaluate.load(audiogen_hf.evaluation.metric_path("kl_divergence"))
 metric.compute(predictions=generated_probabilities, references=reference_probabilities, kind="bernoulli")
 """
 
-import datasets
 import evaluate
 
+from audiogen_hf.evaluation.metric_modules import metric_info
 from audiogen_hf.evaluation.metrics import kl_divergence
 
 _DESCRIPTION = """Mean over paired clips of KL(p_reference || p_generated), as audiocraft's PaSST KL: row i of the
@@ -17,17 +17,7 @@ or "bernoulli" (independent labels, sigmoid). eps: clipping of log(0) (default 1
 
 class KlDivergence(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS, "paired_rows")
 
     def _compute(self, predictions, references, kind: str = "categorical", eps: float = 1e-6):
         return {"kl": kl_divergence(references, predictions, kind=kind, eps=eps)}
