@@ -45,8 +45,17 @@ def main(folder: str, out: str, generate_kwargs: str) -> None:
     seeded = model.generate(**inputs, do_sample=True, return_dict_in_generate=True, **kwargs)
     pipe = pipeline("text-to-audio", model=folder, trust_remote_code=True)
     piped = pipe("a dog barks", forward_params={"do_sample": False, **kwargs})
+    # A model loaded from the exported code saves a folder that loads the same way (code, auto_map, card).
+    resaved = out + ".resaved"
+    model.save_pretrained(resaved)
+    processor.save_pretrained(resaved)
+    again = AutoModelForTextToWaveform.from_pretrained(resaved, trust_remote_code=True).eval()
+    again_processor = AutoProcessor.from_pretrained(resaved, trust_remote_code=True)
+    regreedy = again.generate(**again_processor(text=["a dog barks", "rain"]), do_sample=False, **kwargs)
     torch.save(
         {
+            "resaved_audio": regreedy,
+            "resaved_files": sorted(os.listdir(resaved)),
             "classes": [type(config).__module__, type(model).__module__, type(processor).__module__],
             "processor": type(processor).__name__,
             "greedy": greedy.sequences,

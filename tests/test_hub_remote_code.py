@@ -80,6 +80,11 @@ def test_folder_loads_and_generates_without_the_package(family, saved_audiogen, 
     assert torch.equal(bare["seeded"], ours["seeded"])
     assert bare["pipeline_rate"] == 16000
     np.testing.assert_allclose(bare["pipeline_audio"].numpy(), ours["single"].numpy(), atol=1e-6)
+    # re-saved from the exported code: still complete, and the same audio
+    assert {"README.md", "config.json", f"modeling_{family}.py", "processing_audiogen.py"} <= set(
+        bare["resaved_files"]
+    )
+    torch.testing.assert_close(bare["resaved_audio"], bare["audio"], rtol=0, atol=0)
 
 
 def test_folder_holds_code_and_auto_map(saved_magnet):

@@ -127,12 +127,14 @@ def collect_modules(root_modules: list[str]) -> dict[str, SourceModule]:
 
 
 def _check_flat_names(modules: dict[str, SourceModule]) -> None:
-    seen: dict[str, str] = {}
+    """Two modules may share a flat name only when they are copies of one file (an exported folder loaded
+    through transformers, whose config and model modules sit in separate cache folders)."""
+    seen: dict[str, SourceModule] = {}
     for name, module in sorted(modules.items()):
-        other = seen.setdefault(module.flat_name, name)
-        if other != name:
+        other = seen.setdefault(module.flat_name, module)
+        if other.name != name and other.path.read_bytes() != module.path.read_bytes():
             raise CodeExportError(
-                f"{other} and {name} would both be exported as {module.flat_name}.py; rename one of them "
+                f"{other.name} and {name} would both be exported as {module.flat_name}.py; rename one of them "
                 "(model code is exported into one flat folder)."
             )
 
