@@ -195,3 +195,52 @@ def test_embedded_model_cards_validate(family):
 
     folder = Path(audiogen_hf.DEFAULT_MODEL if family == "audiogen" else audiogen_hf.DEFAULT_MAGNET_MODEL)
     validate_model_card((folder / "README.md").read_text())
+
+
+def test_training_output_is_a_complete_hub_folder(tmp_path, fake_hub):
+    from training.args import parse_args
+    from training.train import train
+
+    config = tmp_path / "config.yaml"
+    settings = {
+        "model_name_or_path": "tiny",
+        "synthetic_examples": 4,
+        "segment_seconds": 1.0,
+        "per_device_train_batch_size": 4,
+        "max_steps": 1,
+        "report_to": "none",
+        "save_steps": 1000,
+        "output_dir": str(tmp_path / "run"),
+        "push_to_hub": "me/trained",
+        "hub_license": "apache-2.0",
+    }
+    config.write_text(yaml.safe_dump(settings))
+    train(*parse_args(["--config", str(config)]))
+    run = tmp_path / "run"
+    assert "auto_map" in json.loads((run / "config.json").read_text())
+    assert (run / "modeling_audiogen.py").is_file() and (run / "processing_audiogen.py").is_file()
+    meta = validate_model_card((run / "README.md").read_text()).data.to_dict()
+    assert meta["license"] == "apache-2.0" and "base_model" not in meta  # trained from scratch
+    (_, repo, files, card) = fake_hub[-1]
+    assert repo == "me/trained" and "modeling_audiogen.py" in files and "Final training loss" in card
+    assert not any(name.startswith("checkpoint") for name in files)
+
+
+def test_processor_push_and_a_users_card_on_the_hub_is_kept(
+    fake_hub, processor, audiogen, tmp_path, monkeypatch
+):
+    processor.push_to_hub("me/tiny")
+    (_, repo, files, _card) = fake_hub[-1]
+    assert "processing_audiogen.py" in files and "tokenizer.json" in files and "README.md" not in files
+    users_card = tmp_path / "README.md"
+    users_card.write_text("---\nlicense: mit\n---\n# my card\n")
+    monkeypatch.setattr(FakeHfApi, "file_exists", lambda self, repo_id, filename, revision=None: True)
+    monkeypatch.setattr(
+        FakeHfApi,
+        "hf_hub_download",
+        lambda self, repo_id, filename, revision=None: str(users_card),
+        raising=False,
+    )
+    audiogen.push_to_hub("me/tiny")
+    (_, repo, files, _card) = fake_hub[-1]
+    assert "README.md" not in files and "model.safetensors" in files
