@@ -244,3 +244,15 @@ def test_processor_push_and_a_users_card_on_the_hub_is_kept(
     audiogen.push_to_hub("me/tiny")
     (_, repo, files, _card) = fake_hub[-1]
     assert "README.md" not in files and "model.safetensors" in files
+
+
+def test_list_and_all_argument_errors(capsys, tmp_path):
+    assert convert_main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(hub_id in listed for hub_id in RELEASES) and len(RELEASES) == 7
+    assert convert_main(["--all", "--output", str(tmp_path), "--push-to-hub", "me/one-repo"]) == 2
+    assert "must contain {name}" in capsys.readouterr().err
+    assert convert_main(["--all", "--output", str(tmp_path), "--text-encoder", "t5"]) == 2
+    assert "each release's own T5" in capsys.readouterr().err
+    assert convert_main(["--all"]) == 2
+    assert "--output is required" in capsys.readouterr().err
