@@ -38,6 +38,22 @@ class SourceModule:
         return self.name.rpartition(".")[2]
 
 
+# path -> ((mtime_ns, size), source, import nodes): every save parses each file once per change, not per call.
+_PARSED: dict[Path, tuple[tuple[int, int], str, list[ast.stmt]]] = {}
+
+
+def _imports_of(path: Path) -> tuple[str, list[ast.stmt]]:
+    """The file's source and its `import` / `from ... import` statements (at any depth)."""
+    stat = path.stat()
+    key = (stat.st_mtime_ns, stat.st_size)
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != key:
+        source = path.read_text(encoding="utf-8")
+        nodes = [n for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        cached = _PARSED[path] = (key, source, nodes)
+    return cached[1], cached[2]
+
+
 def _root_package(module_name: str) -> str:
     """The package the walk stays inside: `audiogen_hf`, or the flat folder of an already exported copy."""
     if module_name == PACKAGE or module_name.startswith(PACKAGE + "."):
@@ -104,7 +120,7 @@ def collect_modules(root_modules: list[str]) -> dict[str, SourceModule]:
             raise CodeExportError(f"cannot find the source file of module {name}; is the package installed?")
         found[name] = module
         root = _root_package(name)
-        for node in ast.walk(ast.parse(module.path.read_text(encoding="utf-8"))):
+        for node in _imports_of(module.path)[1]:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if _inside(alias.name, PACKAGE):
@@ -161,15 +177,13 @@ def _rewritten_import(module: SourceModule, node: ast.ImportFrom, indent: str) -
 
 def flatten_source(module: SourceModule) -> str:
     """The module's source with every package import rewritten to a single-dot import of a sibling file."""
-    source = module.path.read_text(encoding="utf-8")
-    if source.startswith(GENERATED_MARK):  # re-exporting an exported copy
-        source = source.split("\n", 1)[1]
+    source, nodes = _imports_of(module.path)
     lines = source.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
     edits = []
-    for node in ast.walk(ast.parse(source)):
+    for node in nodes:
         if isinstance(node, ast.ImportFrom) and (node.level or _inside(node.module or "", PACKAGE)):
             start = offsets[node.lineno - 1] + node.col_offset
             end = offsets[node.end_lineno - 1] + node.end_col_offset
@@ -177,6 +191,8 @@ def flatten_source(module: SourceModule) -> str:
             edits.append((start, end, _rewritten_import(module, node, indent)))
     for start, end, text in sorted(edits, reverse=True):
         source = source[:start] + text + source[end:]
+    if source.startswith(GENERATED_MARK):  # re-exporting an exported copy: one header
+        source = source.split("\n", 1)[1]
     relative = module.name.replace(".", "/") + ".py"
     header = f"{GENERATED_MARK} from {relative}; edit the package, not this copy.\n"
     return header + source
