@@ -1,7 +1,8 @@
-"""Run as a script by tests/test_hub_remote_code.py: load a saved folder where `audiogen_hf` (and julius,
-soundfile) cannot be imported, only through transformers' remote code, and save the generated codes.
+"""Run as a script by tests/test_hub_remote_code.py: load saved folders where `audiogen_hf` (and julius)
+cannot be imported, only through transformers' remote code, and save the generated codes (one process for
+all folders: the interpreter and transformers start once).
 
-    python tests/bare_env_generate.py FOLDER OUT.pt '{"max_new_tokens": 6}'
+    python tests/bare_env_generate.py '[["FOLDER", "OUT.pt", {"max_new_tokens": 6}], ...]'
 """
 
 from __future__ import annotations
@@ -24,18 +25,19 @@ class Blocker(importlib.abc.MetaPathFinder):
         return None
 
 
-def main(folder: str, out: str, generate_kwargs: str) -> None:
+def isolate() -> None:
     sys.meta_path.insert(0, Blocker())
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) not in (here, os.path.dirname(here))]
     sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("/src")]
 
+
+def run(folder: str, out: str, kwargs: dict) -> None:
     import torch
 
     torch.set_num_threads(1)
     from transformers import AutoConfig, AutoModelForTextToWaveform, AutoProcessor, pipeline
 
-    kwargs = json.loads(generate_kwargs)
     config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
     model = AutoModelForTextToWaveform.from_pretrained(folder, trust_remote_code=True).eval()
     processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
@@ -70,4 +72,6 @@ def main(folder: str, out: str, generate_kwargs: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    isolate()
+    for job in json.loads(sys.argv[1]):
+        run(*job)

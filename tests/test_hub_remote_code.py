@@ -38,19 +38,26 @@ def saved_magnet(tmp_path_factory, processor):
     return path
 
 
-def run_bare(folder: Path, out: Path, kwargs: dict, modules_cache: Path) -> dict:
+@pytest.fixture(scope="module")
+def bare_results(saved_audiogen, saved_magnet, tmp_path_factory) -> dict:
+    """Both folders loaded and generated in one bare subprocess."""
+    work = tmp_path_factory.mktemp("bare")
+    jobs = {
+        "audiogen": [str(saved_audiogen), str(work / "audiogen.pt"), AUDIOGEN_KWARGS],
+        "magnet": [str(saved_magnet), str(work / "magnet.pt"), MAGNET_KWARGS],
+    }
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(modules_cache), OMP_NUM_THREADS="1")
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(work / "modules"), OMP_NUM_THREADS="1")
     done = subprocess.run(
-        [sys.executable, str(CHILD), str(folder), str(out), json.dumps(kwargs)],
-        cwd=out.parent,
+        [sys.executable, str(CHILD), json.dumps(list(jobs.values()))],
+        cwd=work,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=400,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return torch.load(out, weights_only=False)
+    return {family: torch.load(job[1], weights_only=False) for family, job in jobs.items()}
 
 
 def in_process(folder: Path, kwargs: dict) -> dict:
@@ -65,11 +72,11 @@ def in_process(folder: Path, kwargs: dict) -> dict:
 
 
 @pytest.mark.parametrize("family", ["audiogen", "magnet"])
-def test_folder_loads_and_generates_without_the_package(family, saved_audiogen, saved_magnet, tmp_path):
+def test_folder_loads_and_generates_without_the_package(family, saved_audiogen, saved_magnet, bare_results):
     folder, kwargs = (
         (saved_audiogen, AUDIOGEN_KWARGS) if family == "audiogen" else (saved_magnet, MAGNET_KWARGS)
     )
-    bare = run_bare(folder, tmp_path / "out.pt", kwargs, tmp_path / "modules")
+    bare = bare_results[family]
     assert not bare["audiogen_hf_loaded"]
     assert all(module.startswith("transformers_modules.") for module in bare["classes"])
     assert bare["processor"] == "AudioGenProcessor"  # not a bare T5Tokenizer
