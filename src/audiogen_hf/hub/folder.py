@@ -19,6 +19,8 @@ MODEL_AUTO_CLASSES = ("AutoConfig", "AutoModel", "AutoModelForTextToWaveform")
 PROCESSOR_CONFIGS = ("processor_config.json", "tokenizer_config.json", "preprocessor_config.json")
 # What a Hub repo of a model needs (no checkpoints, logs or caches).
 HUB_FILE_PATTERNS = ["*.json", "*.safetensors", "*.py", "*.model", "*.txt", README]
+# The keyword arguments of transformers' push_to_hub that `upload_folder` honours.
+UPLOAD_OPTIONS = ("private", "commit_message", "create_pr", "revision", "commit_description")
 
 
 def _check_code_files(folder: Path, sources: dict[str, str]) -> None:
@@ -57,15 +59,10 @@ def _add_auto_map(path: Path, entries: dict[str, str]) -> None:
 
 
 def default_card_facts(config: Any) -> CardFacts:
-    """Facts every saved model has: its family, and its origin when it was loaded from a known Hub id."""
-    from .releases import RELEASES
-
+    """What every saved model's card can state: its family, and the Hub id it was loaded from (its base). The
+    licence is unknown here (`other` / `unspecified`): the converter and the trainer write it."""
     family = "magnet" if config.model_type.startswith("magnet") else "audiogen"
     origin = str(getattr(config, "_name_or_path", "") or "")
-    if origin in RELEASES:
-        return CardFacts(
-            family, license="cc-by-nc-4.0", license_name=None, base_model=RELEASES[origin].hub_id
-        )
     base = origin if origin.count("/") == 1 and not Path(origin).exists() else None
     return CardFacts(family, base_model=base)
 
@@ -158,14 +155,7 @@ def push_to_hub(obj: Any, repo_id: str, *, max_shard_size: int | str | None = No
     code and the card (transformers' own push would replace the card with a generic one)."""
     import tempfile
 
-    unknown = set(upload_kwargs) - {
-        "private",
-        "token",
-        "commit_message",
-        "create_pr",
-        "revision",
-        "commit_description",
-    }
+    unknown = set(upload_kwargs) - {"token", *UPLOAD_OPTIONS}
     if unknown:
         raise TypeError(
             f"push_to_hub() does not support {sorted(unknown)} here; save_pretrained() the folder and upload it "
@@ -184,8 +174,7 @@ def save_with_hub_files(
     finisher (code, auto_map, card), on the main process only; `push_to_hub=True` uploads the finished folder
     (transformers' own push would run before the code and card are written)."""
     push = kwargs.pop("push_to_hub", False)
-    hub_keys = ("repo_id", "private", "commit_message", "create_pr", "revision", "commit_description")
-    hub_kwargs = {key: kwargs.pop(key) for key in hub_keys if key in kwargs}
+    hub_kwargs = {key: kwargs.pop(key) for key in ("repo_id", *UPLOAD_OPTIONS) if key in kwargs}
     is_main = kwargs.get("is_main_process", True)
     finish = writer(Path(save_directory)) if is_main else None
     result = save(save_directory, *args, **kwargs)
