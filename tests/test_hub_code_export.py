@@ -72,7 +72,13 @@ def test_the_graph_is_walked_and_the_flat_copy_runs(fake_package, tmp_path, monk
     for name, source in sources.items():
         (flat / name).write_text(source)
     monkeypatch.syspath_prepend(str(flat.parent))
-    assert importlib.import_module("flat_export.modeling_x").Model().answer() == 3
+    flat_model = importlib.import_module("flat_export.modeling_x").Model
+    assert flat_model().answer() == 3
+    # exporting the exported copy again (a model loaded with trust_remote_code, saved again) gives the same code
+    monkeypatch.setattr(code_export, "PACKAGE", "audiogen_hf")
+    again = exported_sources([flat_model])
+    assert set(again) == set(sources)
+    assert again["modeling_x.py"].count("__name__ as") == 1 and again["modeling_x.py"].count(GENERATED_MARK) == 1
 
 
 def test_a_new_module_in_the_graph_is_exported(fake_package):

@@ -168,11 +168,21 @@ def _rewritten_import(module: SourceModule, node: ast.ImportFrom, indent: str) -
             bound = alias.asname or alias.name
             lines.append(f"from . import {submodule}" + (f" as {alias.asname}" if alias.asname else ""))
             # transformers copies only files named as `from .<file> import`: name the module that way too.
-            lines.append(f"from .{submodule} import __name__ as _{bound}_module_name  # noqa: F401")
+            lines.append(f"from .{submodule} import __name__ as _{bound}{HINT_SUFFIX}  # noqa: F401")
     lines = [f"from .{base} import {', '.join(items)}" for base, items in by_base.items()] + lines
     if not lines:
         raise CodeExportError(f"cannot rewrite `from ... import {names}` in {module.name}.")
     return ("\n" + indent).join(lines)
+
+
+HINT_SUFFIX = "_module_name"
+
+
+def _is_copy_hint(node: ast.ImportFrom) -> bool:
+    """The extra line `_rewritten_import` adds after `from . import x` (dropped when re-exporting: it is
+    written again next to its `from . import x`)."""
+    (alias,) = node.names if len(node.names) == 1 else (None,)
+    return alias is not None and alias.name == "__name__" and (alias.asname or "").endswith(HINT_SUFFIX)
 
 
 def flatten_source(module: SourceModule) -> str:
@@ -188,7 +198,8 @@ def flatten_source(module: SourceModule) -> str:
             start = offsets[node.lineno - 1] + node.col_offset
             end = offsets[node.end_lineno - 1] + node.end_col_offset
             indent = lines[node.lineno - 1][: node.col_offset]
-            edits.append((start, end, _rewritten_import(module, node, indent)))
+            text = "" if _is_copy_hint(node) else _rewritten_import(module, node, indent)
+            edits.append((start, end, text))
     for start, end, text in sorted(edits, reverse=True):
         source = source[:start] + text + source[end:]
     if source.startswith(GENERATED_MARK):  # re-exporting an exported copy: one header
