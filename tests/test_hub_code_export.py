@@ -78,7 +78,9 @@ def test_the_graph_is_walked_and_the_flat_copy_runs(fake_package, tmp_path, monk
     monkeypatch.setattr(code_export, "PACKAGE", "audiogen_hf")
     again = exported_sources([flat_model])
     assert set(again) == set(sources)
-    assert again["modeling_x.py"].count("__name__ as") == 1 and again["modeling_x.py"].count(GENERATED_MARK) == 1
+    assert (
+        again["modeling_x.py"].count("__name__ as") == 1 and again["modeling_x.py"].count(GENERATED_MARK) == 1
+    )
 
 
 def test_a_new_module_in_the_graph_is_exported(fake_package):
