@@ -277,6 +277,16 @@ class TrainArguments:
         default=None, metadata={"help": "Hub repo id to push the final model, processor and card to."}
     )
     hub_private: bool = field(default=True, metadata={"help": "Create the Hub repo as private."})
+    hub_license: str | None = field(
+        default=None,
+        metadata={
+            "help": "The model card's licence id (default: cc-by-nc-4.0 when fine-tuning Meta's, else other)."
+        },
+    )
+    hub_license_name: str | None = field(
+        default=None,
+        metadata={"help": "The licence's name when hub_license is 'other' (the Hub requires it)."},
+    )
     log_sample_ids: bool = field(
         default=False,
         metadata={"help": "Write the dataset indices each process trained on to `<output_dir>/sample_ids/`."},

@@ -51,7 +51,7 @@ from training.fsdp import (  # noqa: E402
     prepare,
     shard,
 )
-from training.hub import model_card, push_folder  # noqa: E402
+from training.hub import push_folder, write_training_card  # noqa: E402
 from training.loader import (  # noqa: E402
     CodesDataset,
     Collator,
@@ -211,7 +211,7 @@ def log_generated_audio(accelerator: Accelerator, model, processor, args: TrainA
             writer.add_audio(f"samples/{i}: {prompt}", wav[0], step, sample_rate=rate)
 
 
-def final_save(accelerator, model, processor, ema, family, model_args, args, last_loss) -> None:
+def final_save(accelerator, model, processor, ema, family, model_args, args, last_loss, dataset=None) -> None:
     """`save_pretrained` into `output_dir` (EMA weights if kept), the processor and a model card; push if asked."""
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(model)
@@ -229,8 +229,10 @@ def final_save(accelerator, model, processor, ema, family, model_args, args, las
             for k, v in {**dataclasses.asdict(model_args), **dataclasses.asdict(args)}.items()
             if not k.startswith("debug")
         }
-        card = model_card(family, model_args.model_name_or_path, summary, last_loss)
-        (Path(args.output_dir) / "README.md").write_text(card)
+        card = {"license": args.hub_license, "license_name": args.hub_license_name, "dataset": dataset}
+        write_training_card(
+            args.output_dir, family, model_args.model_name_or_path, summary, last_loss, **card
+        )
         if args.push_to_hub:
             logger.info(f"pushed to {push_folder(args.output_dir, args.push_to_hub, args.hub_private)}")
     accelerator.wait_for_everyone()
@@ -452,7 +454,9 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
         logger.warning(f"during training: {skipped_during.describe()}", main_process_only=True)
 
     log_generated_audio(accelerator, model, processor, args, args.max_steps)
-    final_save(accelerator, model, processor, ema, family, model_args, args, last_loss)
+    final_save(
+        accelerator, model, processor, ema, family, model_args, args, last_loss, data_args.dataset_name
+    )
     summary = {
         "family": family,
         "loss_history": history,

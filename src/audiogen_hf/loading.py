@@ -6,8 +6,6 @@ import command code.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 TINY_RANDOM = "tiny-random"
@@ -19,6 +17,7 @@ def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
 
     import audiogen_hf  # noqa: F401  (registers the Auto classes)
 
+    from .core.loading_checks import WEIGHT_FILES, check_source, load_checked_source
     from .defaults import resolve_model_name
 
     if name == TINY_RANDOM:
@@ -36,10 +35,17 @@ def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
         processor = AudioGenProcessor(tiny_feature_extractor(), tiny_tokenizer())
     else:
         name = resolve_model_name(name)
-        if not Path(name).exists() and "/" not in name:
-            raise SystemExit(f"error: model '{name}' is neither a folder nor a Hub id (org/name).")
-        model = AutoModelForTextToWaveform.from_pretrained(name)
-        processor = AutoProcessor.from_pretrained(name)
+        try:
+            if check_source(name, WEIGHT_FILES, "model weights") is None and "/" not in name:
+                raise OSError(
+                    f"model '{name}' is neither a folder nor a Hub id (org/name) nor an alias (default)."
+                )
+            model = load_checked_source(
+                AutoModelForTextToWaveform.from_pretrained, name, WEIGHT_FILES, "model"
+            )
+            processor = load_checked_source(AutoProcessor.from_pretrained, name, WEIGHT_FILES, "model")
+        except OSError as error:
+            raise SystemExit(f"error: --model: {error}") from error
     from .core.quantization import set_precision
 
     return set_precision(model.to(device).eval(), dtype), processor

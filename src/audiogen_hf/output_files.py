@@ -126,7 +126,10 @@ def write_audio(
     path: str | os.PathLike, audio, sampling_rate: int, *, overwrite: bool = False, subtype: str | None = None
 ) -> Path:
     """Write `audio` ([channels, samples] or [samples]) as a sound file (format from the suffix), atomically."""
-    import soundfile
+    try:
+        import soundfile
+    except ImportError as error:
+        raise ImportError("writing audio files needs soundfile: pip install soundfile.") from error
 
     data = np.asarray(audio, dtype=np.float32)
     data = data.T if data.ndim == 2 else data

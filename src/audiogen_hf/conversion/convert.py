@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, EncodecFeatureExtractor, EncodecModel, T5EncoderModel
 
+from ..hub.folder import upload_folder
+from ..hub.releases import RELEASES
 from .audiocraft_checkpoint import CheckpointError, load_export, parse_xp_cfg, resolve_checkpoint_files
 from .config_mapping import (
     T5_HUB_IDS,
@@ -35,6 +37,21 @@ def _family_classes(family: str):
     return MagnetConfig, MagnetForConditionalGeneration
 
 
+def default_text_encoder(checkpoint: str, t5_name: str) -> str:
+    """The T5 a released checkpoint was trained with, else the Hub id of the one its xp.cfg names."""
+    release = RELEASES.get(checkpoint)
+    return release.text_encoder if release else T5_HUB_IDS.get(t5_name, t5_name)
+
+
+def check_release_family(checkpoint: str, family: str) -> None:
+    release = RELEASES.get(checkpoint)
+    if release and release.family != family:
+        raise CheckpointError(
+            f"{checkpoint} is a {release.family} release but its xp.cfg describes a {family} model; the download "
+            "is not that checkpoint: remove it from the Hub cache and download it again."
+        )
+
+
 def from_audiocraft(checkpoint: str | Path, text_encoder: str | Path | None = None, dtype: str = "float32"):
     """Build `(model, processor, info)` from an audiocraft export (local folder or Hub repo id).
 
@@ -51,8 +68,11 @@ def from_audiocraft(checkpoint: str | Path, text_encoder: str | Path | None = No
     lm_state, codec_state = lm_package["best_state"], codec_package["best_state"]
     family = lm_family(lm_cfg)
 
+    check_release_family(str(checkpoint), family)
     t5_name = text_encoder_name(lm_cfg)
-    t5_source = str(text_encoder) if text_encoder is not None else T5_HUB_IDS.get(t5_name, t5_name)
+    t5_source = (
+        str(text_encoder) if text_encoder is not None else default_text_encoder(str(checkpoint), t5_name)
+    )
     try:
         t5 = T5EncoderModel.from_pretrained(t5_source, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(t5_source)
@@ -133,18 +153,17 @@ def convert_and_save(
     dtype: str = "float32",
     push_to_hub: str | None = None,
     overwrite: bool = False,
+    license: str | None = None,
+    license_name: str | None = None,
 ) -> Path:
-    """Convert, then write safetensors weights, config, generation_config, processor and a model card."""
+    """Convert, then write safetensors weights, config, generation_config, processor, the flat model code and
+    a model card; `push_to_hub` uploads that complete folder."""
     output = Path(output)
     check_writable(output, overwrite)
     model, processor, info = from_audiocraft(checkpoint, text_encoder, dtype)
     model.save_pretrained(output)
     processor.save_pretrained(output)
-    write_model_card(output, info)
+    write_model_card(output, info, license=license, license_name=license_name)
     if push_to_hub:
-        model.push_to_hub(push_to_hub)
-        processor.push_to_hub(push_to_hub)
-        from huggingface_hub import upload_file
-
-        upload_file(path_or_fileobj=str(output / "README.md"), path_in_repo="README.md", repo_id=push_to_hub)
+        upload_folder(output, push_to_hub, commit_message=f"audiogen-hf conversion of {checkpoint}")
     return output

@@ -55,6 +55,32 @@ def check_source(source: str | os.PathLike | None, needs: tuple[str, ...], what:
     return None
 
 
+def hub_load_error(source: Any, error: BaseException) -> OSError:
+    """Our message for a Hub id that could not be loaded (instead of transformers' "Repo id must be in the form
+    ..." or "couldn't connect"), naming the id and what to check."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    where = (
+        "offline (HF_HUB_OFFLINE=1) and not in the local Hub cache"
+        if _offline()
+        else "from the Hugging Face Hub"
+    )
+    return OSError(
+        f"model '{source}' could not be loaded {where} ({reason[:200]}). Check the repo id (org/name, e.g. a "
+        "repo written by conversion/convert_audiocraft.py), your connection and token, or pass a local folder "
+        "written by save_pretrained()."
+    )
+
+
+def load_checked_source(load: Callable, source: Any, needs: tuple[str, ...], what: str, *args, **kwargs):
+    """`load(source, ...)` after `check_source`; a Hub id that fails to load gets `hub_load_error`."""
+    if check_source(source, needs, what) is not None:
+        return load(source, *args, **kwargs)
+    try:
+        return load(source, *args, **kwargs)
+    except OSError as error:
+        raise hub_load_error(source, error) from error
+
+
 def _describe(keys, limit: int = 5) -> str:
     keys = sorted(keys)
     more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
@@ -115,10 +141,16 @@ def checked_from_pretrained(load: Callable, source: Any, *model_args, **kwargs):
     wants_info = kwargs.pop("output_loading_info", False)
     ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
     kwargs.setdefault("weights_only", True)
-    check_source(source, WEIGHT_FILES, "model weights")
     try:
-        model, info = load(
-            source, *model_args, output_loading_info=True, ignore_mismatched_sizes=True, **kwargs
+        model, info = load_checked_source(
+            load,
+            source,
+            WEIGHT_FILES,
+            "model weights",
+            *model_args,
+            output_loading_info=True,
+            ignore_mismatched_sizes=True,
+            **kwargs,
         )
     except SafetensorError as error:
         raise OSError(

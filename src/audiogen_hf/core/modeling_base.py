@@ -11,9 +11,10 @@ from ..models.audiogen.configuration_audiogen import AudioGenConfig
 from .loading_checks import checked_from_pretrained
 from .modeling_decoder import AudioGenDecoder
 from .modeling_outputs import AudioGenerationOutput
+from .musicgen_compat import MusicgenCompatMixin
 
 
-class TextToCodesPreTrainedModel(PreTrainedModel):
+class TextToCodesPreTrainedModel(MusicgenCompatMixin, PreTrainedModel):
     """T5 (`text_encoder`) -> `enc_to_dec_proj` -> `decoder` over EnCodec (`audio_encoder`) codes.
 
     Submodule names follow transformers' MusicGen. `enc_to_dec_proj` is always applied (audiocraft's
@@ -50,6 +51,23 @@ class TextToCodesPreTrainedModel(PreTrainedModel):
         return checked_from_pretrained(
             super().from_pretrained, pretrained_model_name_or_path, *model_args, **kwargs
         )
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """transformers' save, plus the flat model code, `auto_map` and a model card (see `audiogen_hf.hub`), so
+        the folder also loads with `trust_remote_code=True` where this package is not installed."""
+        from ..hub.folder import model_folder_writer, save_with_hub_files
+        from .processing_audiogen import AudioGenProcessor
+
+        def writer(folder):
+            return model_folder_writer(self, AudioGenProcessor, folder)
+
+        return save_with_hub_files(super().save_pretrained, writer, save_directory, *args, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs) -> str:
+        """Upload what `save_pretrained` writes (weights, code, card); see `audiogen_hf.hub.folder.push_to_hub`."""
+        from ..hub.folder import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
 
     # The family's audiocraft defaults (saved as generation_config.json); subclasses fill it.
     generation_defaults: dict = {}

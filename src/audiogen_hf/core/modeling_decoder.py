@@ -232,6 +232,11 @@ class AudioGenDecoder(AudioGenPreTrainedModel):
         self.gradient_checkpointing = False
         self.post_init()
 
+    @property
+    def num_codebooks(self) -> int:
+        """As MusicGen's `model.decoder.num_codebooks`."""
+        return self.config.num_codebooks
+
     def embed_codes(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Sum of the per-codebook embeddings (in codebook order, as audiocraft's Python `sum`)."""
         hidden = self.embed_tokens[0](input_ids[:, 0])

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-import julius
 import numpy as np
 import torch
 from transformers import BatchFeature, ProcessorMixin
 
-from .loading_checks import check_processor_folder
+from .loading_checks import check_processor_folder, hub_load_error
 
 
 def _as_text_list(text) -> list[str] | None:
@@ -120,6 +120,18 @@ def _check_sampling_rate(sampling_rate) -> int:
     return int(value)
 
 
+def _resample(wav: torch.Tensor, rate: int, target: int) -> torch.Tensor:
+    """julius, imported only here: text-only use (and the code exported to the Hub) needs no julius."""
+    try:
+        import julius
+    except ImportError as error:
+        raise ImportError(
+            f"resampling an audio prompt from {rate} Hz to {target} Hz needs julius: pip install julius (or pass "
+            f"audio already at {target} Hz)."
+        ) from error
+    return julius.resample_frac(wav, rate, target)
+
+
 class AudioGenProcessor(ProcessorMixin):
     """`processor(text=..., audio=..., sampling_rate=...)` -> `input_ids`, `attention_mask` and, for audio
     prompts, `input_values` `[batch, channels, samples]` and `padding_mask`.
@@ -136,11 +148,32 @@ class AudioGenProcessor(ProcessorMixin):
     def __init__(self, feature_extractor, tokenizer):
         super().__init__(feature_extractor, tokenizer)
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """transformers' save, plus the processor's code and `auto_map` (see `audiogen_hf.hub`), so
+        `AutoProcessor.from_pretrained(folder, trust_remote_code=True)` returns this processor anywhere."""
+        from ..hub.folder import processor_folder_writer, save_with_hub_files
+
+        def writer(folder):
+            return processor_folder_writer(self, folder)
+
+        return save_with_hub_files(super().save_pretrained, writer, save_directory, *args, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs) -> str:
+        """Upload what `save_pretrained` writes (with the processor's code); see `audiogen_hf.hub.folder`."""
+        from ..hub.folder import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
+
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         """Refuse a missing folder or one without tokenizer files before transformers' loader."""
         check_processor_folder(pretrained_model_name_or_path)
-        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except OSError as error:
+            if Path(str(pretrained_model_name_or_path)).expanduser().is_dir():
+                raise
+            raise hub_load_error(pretrained_model_name_or_path, error) from error
 
     def __call__(
         self,
@@ -211,7 +244,7 @@ class AudioGenProcessor(ProcessorMixin):
         if sampling_rate <= 0:
             raise ValueError(f"sampling_rate must be a positive number of Hz, got {sampling_rate}.")
         if sampling_rate != target:
-            wav = julius.resample_frac(wav, sampling_rate, target)
+            wav = _resample(wav, sampling_rate, target)
         channels = self.feature_extractor.feature_size
         if wav.shape[0] != channels:
             if channels != 1:

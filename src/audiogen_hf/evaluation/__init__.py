@@ -7,6 +7,7 @@ Nothing here downloads weights: embedders and CLAP models come from the caller o
 from .clap import ClapScorer
 from .embedders import Embedder, Embeddings, dsp_embedder, embed
 from .evaluate import evaluate, read_prompts
+from .metric_modules import metric_path, write_metric_space
 from .metrics import (
     frechet_distance,
     frechet_distance_from_statistics,
@@ -26,6 +27,8 @@ __all__ = [
     "frechet_distance_from_statistics",
     "gaussian_statistics",
     "kl_divergence",
+    "metric_path",
     "probabilities_from_logits",
     "read_prompts",
+    "write_metric_space",
 ]

@@ -110,6 +110,11 @@ UNIMPLEMENTED_GENERATION_FIELDS: dict[str, object] = {
     "exponential_decay_length_penalty": None,
     "min_new_tokens": None,
     "watermarking_config": None,
+    # MusicGen habits: per-step scores / logits / attentions / hidden states are not collected here.
+    "output_scores": False,
+    "output_logits": False,
+    "output_attentions": False,
+    "output_hidden_states": False,
 }
 
 
@@ -124,7 +129,8 @@ def reject_unimplemented_fields(config: GenerationConfig) -> None:
         raise ValueError(
             f"generate() does not implement {set_fields}: these models sample codec codes with "
             "do_sample, temperature, top_k, top_p and min_p (plus their guidance settings), with no beam "
-            "search or logits processors. Unset them (in your arguments or the model's generation_config)."
+            "search or logits processors, and return no per-step scores, logits, attentions or hidden states. "
+            "Unset them (in your arguments or the model's generation_config)."
         )
 
 

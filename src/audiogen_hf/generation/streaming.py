@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import soundfile
 import torch
 from transformers.generation.streamers import BaseStreamer
 
@@ -185,6 +184,15 @@ class AudioStreamer(BaseStreamer):
         return value
 
 
+def _sound_file(path: Path, sampling_rate: int, channels: int):
+    """soundfile, imported only when streaming to files (the model code exported to the Hub needs none)."""
+    try:
+        import soundfile
+    except ImportError as error:
+        raise ImportError("streaming to audio files needs soundfile: pip install soundfile.") from error
+    return soundfile.SoundFile(path, "w", sampling_rate, channels)
+
+
 def stream_to_files(chunks, paths: list[Path], sampling_rate: int) -> int:
     """Append each chunk `[batch, channels, samples]` to one WAV per batch row as it arrives (the header is
     rewritten on every flush, so a reader sees a valid, growing file). Returns the number of chunks."""
@@ -195,7 +203,7 @@ def stream_to_files(chunks, paths: list[Path], sampling_rate: int) -> int:
             if not files:
                 if chunk.shape[0] != len(paths):
                     raise ValueError(f"{chunk.shape[0]} streamed clips for {len(paths)} output files.")
-                files = [soundfile.SoundFile(p, "w", sampling_rate, chunk.shape[1]) for p in paths]
+                files = [_sound_file(p, sampling_rate, chunk.shape[1]) for p in paths]
             for file, clip in zip(files, chunk, strict=True):
                 file.write(np.ascontiguousarray(clip.T))
                 file.flush()

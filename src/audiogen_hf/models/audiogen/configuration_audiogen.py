@@ -123,6 +123,13 @@ class AudioGenConfig(PreTrainedConfig):
         self.is_encoder_decoder = True
         self._check_sub_configs()
 
+    def to_dict(self) -> dict:
+        """Without `auto_map`: it names the code exported next to a saved folder (written by `audiogen_hf.hub`
+        at save time), not a property of the model, so a config compares equal however it was loaded."""
+        output = super().to_dict()
+        output.pop("auto_map", None)
+        return output
+
     @property
     def sampling_rate(self) -> int:
         return self.audio_encoder.sampling_rate

@@ -38,6 +38,7 @@ class MagnetForConditionalGeneration(TextToCodesPreTrainedModel, MagnetGeneratio
 
     config: MagnetConfig
     config_class = MagnetConfig
+    unconditional_guidance_scale = None  # MAGNeT's CFG is max_cfg_coef / min_cfg_coef, not guidance_scale
     decoder_class = MagnetDecoder
     # audiocraft's `MAGNeT.set_generation_params` / `_generate_magnet` defaults (`max_length`, the window, and
     # `decoding_steps` for other codebook counts are filled per model).
