@@ -13,6 +13,11 @@ import sys
 from audiogen_hf.conversion import CheckpointError, convert_and_save
 
 
+def one_line(error: Exception) -> str:
+    """The message on one line (some wrapped errors carry several)."""
+    return " ".join(str(error).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -37,8 +42,14 @@ def main(argv: list[str] | None = None) -> int:
             args.checkpoint, args.output, args.text_encoder, args.dtype, args.push_to_hub, args.overwrite
         )
     except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
+    except OSError as error:  # writing the output: a full disk, a folder removed or made read-only meanwhile
+        print(
+            f"error: writing {args.output} failed ({one_line(error)}); fix that and convert again.",
+            file=sys.stderr,
+        )
+        return 1
     print(f"converted {args.checkpoint} -> {path}")
     return 0
 

@@ -41,6 +41,7 @@ from training.checkpointing import (  # noqa: E402
 )
 from training.data import SkipCounter, load_source, probe_audio  # noqa: E402
 from training.encode import encode_dataset  # noqa: E402
+from training.errors import report_user_errors  # noqa: E402
 from training.hub import model_card, push_folder  # noqa: E402
 from training.loader import (  # noqa: E402
     CodesDataset,
@@ -53,6 +54,9 @@ from training.loader import (  # noqa: E402
 from training.modeling import CodecEncoder, load_model_and_processor  # noqa: E402
 from training.objectives import MagnetMasking, cfg_dropout, compute_loss  # noqa: E402
 from training.optim import EMA, build_optimizer, build_scheduler  # noqa: E402
+from training.run_config import run_config  # noqa: E402
+from training.run_dir import start_run  # noqa: E402
+from training.validation import check_settings  # noqa: E402
 
 logger = get_logger("audiogen_hf.training")
 
@@ -261,6 +265,7 @@ def check_family_options(model_args: ModelArguments, family: str, num_codebooks:
 # ------------------------------------------------------------------------------------------------------ main
 def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArguments) -> dict:
     check_args(model_args, data_args, args)
+    check_settings(model_args, data_args, args)
     accelerator = build_accelerator(args)
     if args.use_ema and accelerator.distributed_type == DistributedType.FSDP:
         raise ValueError(
@@ -283,11 +288,18 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
             main_process_only=True,
         )
 
+    if data_args.encode_only:
+        dataset, _, _, skipped, _, _ = build_dataset(accelerator, model, processor, data_args, args)
+        logger.info(f"encode_only: the codes cache holds {len(dataset)} clips ({skipped.describe()})")
+        return {"family": family, "encoded_clips": len(dataset), "skipped": dict(skipped)}
+    record = run_config(model, processor, family, model_args, data_args, args)
+    run = start_run(accelerator, args.output_dir, args.resume, args.overwrite_output_dir, record)
     resume_from = None
     if args.resume:
         if accelerator.is_main_process:
             remove_partial_checkpoints(args.output_dir)
-        resume_from = latest_checkpoint(args.output_dir)
+        resume_from = latest_checkpoint(args.output_dir, run.run_id)
+        run.check_resume(resume_from)
         if resume_from is None:
             logger.warning(
                 f"--resume: no checkpoint in {args.output_dir}; starting from scratch.",
@@ -296,10 +308,6 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     start_step = 0
     if resume_from is not None:
         start_step = json.loads((resume_from / "trainer_state.json").read_text())["step"]
-    if data_args.encode_only:
-        dataset, _, _, skipped, _, _ = build_dataset(accelerator, model, processor, data_args, args)
-        logger.info(f"encode_only: the codes cache holds {len(dataset)} clips ({skipped.describe()})")
-        return {"family": family, "encoded_clips": len(dataset), "skipped": dict(skipped)}
     accum = args.gradient_accumulation_steps
     loader, skipped, waveforms, encoder = build_dataloader(
         accelerator, model, processor, data_args, args, start_step * accum, args.max_steps * accum
@@ -409,6 +417,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
             log_generated_audio(accelerator, model, processor, args, done)
         if done % args.save_steps == 0 or done == args.max_steps:
             state = {"skipped": dict(skipped), "skipped_during": dict(skipped_during), "loss": last_loss}
+            state.update(run.checkpoint_fields())
             save_checkpoint(accelerator, args.output_dir, done, state, args.save_total_limit)
         if args.debug_sigkill_at_step is not None and done == args.debug_sigkill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -429,6 +438,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     if accelerator.is_main_process:
         (Path(args.output_dir) / "train_summary.json").write_text(json.dumps(summary, indent=2))
     accelerator.end_training()
+    run.release()
     return summary
 
 
@@ -440,7 +450,8 @@ def setup_logging() -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     setup_logging()
-    return train(*parse_args(argv))
+    with report_user_errors():
+        return train(*parse_args(argv))
 
 
 if __name__ == "__main__":

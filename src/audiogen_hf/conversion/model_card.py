@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..output_files import write_text
+
 _KNOWN = {
     "facebook/audiogen-medium": "AudioGen medium (1.5B), 16 kHz, 10 s window, T5-large",
     "facebook/magnet-small-10secs": "MAGNeT small (300M), music, 32 kHz, 10 s, T5-base",
@@ -56,6 +58,4 @@ audiocraft 1.3.0 as reference: identical greedy tokens (AudioGen: batches of pro
 lengths, continuation, sliding window; MAGNeT: nonoverlap and stride1), identical codec codes,
 decoded audio within 1e-4 and decoder logits within 1e-4.
 """
-    path = output / "README.md"
-    path.write_text(text)
-    return path
+    return write_text(output / "README.md", text, overwrite=True)  # the output folder was checked first
