@@ -134,7 +134,24 @@ def check_model_source(model_name_or_path: str, model_type: str | None) -> None:
         raise UsageError(f"--model_type {model_type} but {path} is a {family} model; drop --model_type.")
 
 
+def _hub_problems(args) -> list[str]:
+    """--push_to_hub happens after training: a push that cannot work is refused before it starts."""
+    if not args.push_to_hub:
+        return []
+    from huggingface_hub import constants, get_token
+
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+|[\w.-]+", args.push_to_hub):
+        return [f"--push_to_hub {args.push_to_hub!r} is not a Hub repo id (org/name)"]
+    if constants.HF_HUB_OFFLINE:
+        return ["--push_to_hub needs the Hub but HF_HUB_OFFLINE is set; unset it or drop --push_to_hub"]
+    if get_token() is None:
+        return ["--push_to_hub needs a Hub login; run `hf auth login` (or set HF_TOKEN) first"]
+    return []
+
+
 def _check_output_dir_writable(output_dir: str) -> None:
+    if not str(output_dir).strip():
+        raise UsageError("--output_dir is empty; give the folder for checkpoints and the final model.")
     try:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -149,10 +166,10 @@ def check_settings(model_args, data_args, args) -> None:
     problems = _non_finite(model_args, data_args, args)
     if not problems:
         problems = _range_problems(model_args, data_args, args)
-    problems += _path_problems(data_args)
+    problems += _path_problems(data_args) + _hub_problems(args)
     if problems:
         raise UsageError("; ".join(problems) + ".")
     check_model_source(model_args.model_name_or_path, model_args.model_type)
+    _check_output_dir_writable(args.output_dir)
     if not data_args.encode_only:
         check_output_dir(args.output_dir, args.resume, args.overwrite_output_dir)
-    _check_output_dir_writable(args.output_dir)
