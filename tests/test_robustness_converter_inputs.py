@@ -204,3 +204,22 @@ def test_bad_text_encoder_is_refused_before_reading_the_checkpoint(text_encoder,
     assert code == 2
     line = capsys.readouterr().err.strip()
     assert line.startswith("error: --text-encoder") and message in line
+
+
+def test_push_that_cannot_work_is_refused_before_converting(tmp_path, capsys):
+    """HF_HUB_OFFLINE is set in the tests: the upload after a (long) conversion could not happen."""
+    out = tmp_path / "out"
+    assert _convert(AUDIOGEN, out, "--push-to-hub", "me/audiogen-hf") == 2
+    assert "--push-to-hub needs the Hub but HF_HUB_OFFLINE is set" in capsys.readouterr().err
+    assert not out.exists()
+    assert _convert(AUDIOGEN, out, "--push-to-hub", "../bad id") == 2
+    assert "is not a Hub repo id" in capsys.readouterr().err
+
+
+def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path, capsys):
+    key = "transformer.layers.0.linear1.weight"
+    ckpt = _edit_package(
+        tmp_path, LM, lambda package: package["best_state"][key].view(-1)[3:4].fill_(float("nan"))
+    )
+    line = _refused(ckpt, tmp_path, capsys)
+    assert f"{ckpt / LM}: tensor(s) {key} hold NaN or inf values" in line

@@ -166,3 +166,24 @@ def test_pruning_only_touches_this_runs_checkpoints(tmp_path):
         save_checkpoint(accelerator, tmp_path, step, {"run_id": "mine"}, total_limit=1)
     assert [p.name for p in list_checkpoints(tmp_path)] == ["checkpoint-2", "checkpoint-9"]
     assert [p.name for p in list_checkpoints(tmp_path, "mine")] == ["checkpoint-2"]
+
+
+def test_broken_checkpoint_is_named_on_resume(finished_run, capsys):
+    config, run_dir = finished_run
+    weights = run_dir / "checkpoint-2" / "model.safetensors"
+    weights.unlink()
+    line = _refused(config, capsys, "--resume", "--max_steps", "3")
+    assert f"--resume: {run_dir / 'checkpoint-2'} cannot be loaded" in line and "delete that folder" in line
+    (run_dir / "checkpoint-2" / STATE_FILE).write_text("{truncated")
+    line = _refused(config, capsys, "--resume", "--max_steps", "3")
+    assert f"{run_dir / 'checkpoint-2' / STATE_FILE} is unreadable" in line
+
+
+def test_output_dir_that_is_an_input_is_refused_even_with_overwrite(tmp_path, saved_audiogen, capsys):
+    before = _snapshot(saved_audiogen)
+    config = write_config(
+        tmp_path, model_name_or_path=str(saved_audiogen), output_dir=str(saved_audiogen), **RUN
+    )
+    line = _refused(config, capsys, "--overwrite_output_dir")
+    assert f"--output_dir {saved_audiogen} is the run's --model_name_or_path" in line
+    assert _snapshot(saved_audiogen) == before

@@ -11,12 +11,15 @@ from __future__ import annotations
 import errno
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
 from pathlib import Path
 
 from safetensors import SafetensorError
+
+from training.errors import UsageError
 
 PREFIX = "checkpoint-"
 STATE_FILE = "trainer_state.json"
@@ -153,5 +156,11 @@ def save_checkpoint(
 
 def load_checkpoint(accelerator, checkpoint: Path) -> dict:
     """Restore everything `save_checkpoint` wrote; returns the trainer state (with `step`)."""
-    accelerator.load_state(str(checkpoint))
+    try:
+        accelerator.load_state(str(checkpoint))
+    except (OSError, SafetensorError, RuntimeError, EOFError, pickle.UnpicklingError) as error:  # files gone
+        raise UsageError(
+            f"--resume: {checkpoint} cannot be loaded ({' '.join(str(error).split())[:300]}); delete that folder "
+            "to resume from the previous checkpoint, or pass --overwrite_output_dir to start anew."
+        ) from error
     return json.loads((checkpoint / STATE_FILE).read_text())

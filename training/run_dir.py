@@ -97,12 +97,17 @@ def lock_owner_alive(owner: dict) -> bool | None:
     return started is None or _process_start(pid) in (None, started)
 
 
-def _read_lock(path: Path) -> dict:
+def read_json_object(path: Path) -> dict | None:
+    """The JSON object in `path`, or None when it is missing, unreadable or not an object."""
     try:
-        owner = json.loads(path.read_text())
+        value = json.loads(path.read_text())
     except (OSError, ValueError):
-        return {}
-    return owner if isinstance(owner, dict) else {}
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _read_lock(path: Path) -> dict:
+    return read_json_object(path) or {}
 
 
 def _create_lock(path: Path) -> bool:
@@ -210,7 +215,13 @@ class Run:
         source = checkpoint / STATE_FILE if checkpoint is not None else self.output_dir / RUN_FILE
         if not source.is_file():
             return
-        saved = json.loads(source.read_text()).get("run_config")
+        record = read_json_object(source)
+        if record is None and checkpoint is not None:
+            raise UsageError(
+                f"--resume: {source} is unreadable, so {checkpoint} cannot be resumed; delete that folder to "
+                "resume from the previous checkpoint, or pass --overwrite_output_dir to start anew."
+            )
+        saved = (record or {}).get("run_config")
         if saved is None:
             logger.warning(f"{source} records no config; its compatibility with this run is not checked.")
             return
@@ -229,18 +240,30 @@ class Run:
 
 
 def _recorded_run_id(output_dir: Path) -> str | None:
-    try:
-        record = json.loads((output_dir / RUN_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    run_id = record.get("run_id") if isinstance(record, dict) else None
+    run_id = (read_json_object(output_dir / RUN_FILE) or {}).get("run_id")
     return run_id if isinstance(run_id, str) else None
 
 
-def check_output_dir(output_dir: str | Path, resume: bool, overwrite: bool) -> None:
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def check_output_dir(
+    output_dir: str | Path, resume: bool, overwrite: bool, inputs: dict[str, str | None] | None = None
+) -> None:
     """Refuse, before anything is loaded, an output_dir that holds another run when neither `resume` nor
-    `overwrite` is given, and an output_dir that is a file."""
+    `overwrite` is given, one that is a file, and one that is an input folder of the run (`inputs`: argument ->
+    path), which the final save or `overwrite` would overwrite."""
     root = Path(output_dir)
+    for argument, given in (inputs or {}).items():
+        if given is not None and _same_folder(root, Path(given)):
+            raise UsageError(
+                f"--output_dir {root} is the run's --{argument}; the run would write over its own input "
+                "(even --overwrite_output_dir never does): choose another --output_dir."
+            )
     if resume and overwrite:
         raise UsageError(
             "--resume continues the run in output_dir and --overwrite_output_dir discards it; pass only one."

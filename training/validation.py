@@ -11,6 +11,7 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
+from audiogen_hf.core.hub_access import push_problem
 from training.errors import UsageError
 from training.run_dir import check_output_dir
 
@@ -136,17 +137,8 @@ def check_model_source(model_name_or_path: str, model_type: str | None) -> None:
 
 def _hub_problems(args) -> list[str]:
     """--push_to_hub happens after training: a push that cannot work is refused before it starts."""
-    if not args.push_to_hub:
-        return []
-    from huggingface_hub import constants, get_token
-
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+|[\w.-]+", args.push_to_hub):
-        return [f"--push_to_hub {args.push_to_hub!r} is not a Hub repo id (org/name)"]
-    if constants.HF_HUB_OFFLINE:
-        return ["--push_to_hub needs the Hub but HF_HUB_OFFLINE is set; unset it or drop --push_to_hub"]
-    if get_token() is None:
-        return ["--push_to_hub needs a Hub login; run `hf auth login` (or set HF_TOKEN) first"]
-    return []
+    problem = push_problem(args.push_to_hub, "--push_to_hub") if args.push_to_hub else None
+    return [problem] if problem else []
 
 
 def _check_output_dir_writable(output_dir: str) -> None:
@@ -172,4 +164,9 @@ def check_settings(model_args, data_args, args) -> None:
     check_model_source(model_args.model_name_or_path, model_args.model_type)
     _check_output_dir_writable(args.output_dir)
     if not data_args.encode_only:
-        check_output_dir(args.output_dir, args.resume, args.overwrite_output_dir)
+        inputs = {
+            "model_name_or_path": model_args.model_name_or_path,
+            "dataset_path": data_args.dataset_path,
+            "audio_folder": data_args.audio_folder,
+        }
+        check_output_dir(args.output_dir, args.resume, args.overwrite_output_dir, inputs)

@@ -89,3 +89,9 @@ def check_state(state: Any, path: Path) -> None:
             f"{path}: 'best_state' entries {', '.join(bad[:3])} are not named tensors; the export is corrupt: "
             "download it again."
         )
+    non_finite = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if non_finite:
+        raise CheckpointError(
+            f"{path}: tensor(s) {', '.join(non_finite[:3])} hold NaN or inf values, which would give NaN audio; "
+            "the export is corrupt: download it again."
+        )

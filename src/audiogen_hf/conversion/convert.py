@@ -18,6 +18,7 @@ from transformers import (
     T5EncoderModel,
 )
 
+from ..core.hub_access import push_problem
 from .audiocraft_checkpoint import load_export, resolve_checkpoint_files
 from .config_mapping import (
     T5_HUB_IDS,
@@ -210,6 +211,9 @@ def convert_and_save(
 ) -> Path:
     """Convert, then write safetensors weights, config, generation_config, processor and a model card."""
     output = Path(output)
+    problem = push_problem(push_to_hub, "--push-to-hub") if push_to_hub else None
+    if problem:
+        raise CheckpointError(problem + ".")
     check_writable(output, overwrite)
     model, processor, info = from_audiocraft(checkpoint, text_encoder, dtype)
     model.save_pretrained(output)
