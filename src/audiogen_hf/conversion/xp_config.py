@@ -123,12 +123,11 @@ def parse_xp_cfg(text: Any) -> dict:
         )
     try:
         config = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, RecursionError) as error:  # RecursionError: nested too deeply to read
+        detail = " ".join(str(error).split()) or "nested too deeply"
         raise CheckpointError(
-            f"the checkpoint's xp.cfg is not valid YAML: {' '.join(str(error).split())}"
+            f"the checkpoint's xp.cfg is not valid YAML ({detail}); it is corrupt."
         ) from error
-    except RecursionError as error:
-        raise CheckpointError("the checkpoint's xp.cfg nests too deeply to read; it is corrupt.") from error
     if not isinstance(config, dict):
         raise CheckpointError("the checkpoint's xp.cfg is not a mapping.")
     return _Resolver(config).node(config, 0)
