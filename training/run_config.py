@@ -35,9 +35,9 @@ def run_config(model, processor, family: str, model_args, data_args, args) -> di
     """A JSON-ready record of the model, tokenizer and objective of this run."""
     config = model.config
     text = config.text_encoder
-    span_len = (
-        model_args.span_len or getattr(config.decoder, "span_len", None) if family == "magnet" else None
-    )
+    span_len = None
+    if family == "magnet":  # the span length the masking uses: the argument, else the model's
+        span_len = model_args.span_len or getattr(config.decoder, "span_len", None)
     record = {
         "model_type": family,
         "decoder": {name: getattr(config.decoder, name, None) for name in DECODER_FIELDS},

@@ -111,18 +111,29 @@ def _read_lock(path: Path) -> dict:
 
 
 def _create_lock(path: Path) -> bool:
+    """Create the lock with its content in one step (a hard link of a written file: exclusive and atomic), so
+    no other run ever reads a half-written lock; False if it exists."""
     me = {
         "pid": os.getpid(),
         "hostname": socket.gethostname(),
         "process_start": _process_start(os.getpid()),
         "started_at": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    written = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    written.write_text(json.dumps(me))
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.link(written, path)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as handle:
-        json.dump(me, handle)
+    except OSError:  # a file system without hard links: exclusive create, then write
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as handle:
+            handle.write(written.read_text())
+    finally:
+        written.unlink(missing_ok=True)
     return True
 
 
@@ -256,7 +267,8 @@ def check_output_dir(
 ) -> None:
     """Refuse, before anything is loaded, an output_dir that holds another run when neither `resume` nor
     `overwrite` is given, one that is a file, and one that is an input folder of the run (`inputs`: argument ->
-    path), which the final save or `overwrite` would overwrite."""
+    path), which the final save or `overwrite` would overwrite. Every process runs this and sees the same
+    files; the lock, which only the main process takes, is checked by `claim_output_dir`."""
     root = Path(output_dir)
     for argument, given in (inputs or {}).items():
         if given is not None and _same_folder(root, Path(given)):
@@ -270,7 +282,6 @@ def check_output_dir(
         )
     if root.exists() and not root.is_dir():
         raise UsageError(f"--output_dir {root} is a file; choose a folder.")
-    refuse_if_locked(root / LOCK_FILE)
     found = [name for name in run_files(root) if name != RUN_FILE]  # run.json alone: a run that saved nothing
     if found and not (resume or overwrite):
         raise UsageError(
