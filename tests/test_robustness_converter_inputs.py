@@ -223,3 +223,17 @@ def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path, capsys):
     )
     line = _refused(ckpt, tmp_path, capsys)
     assert f"{ckpt / LM}: tensor(s) {key} hold NaN or inf values" in line
+
+
+def test_interrupted_write_leaves_no_half_model(tmp_path, monkeypatch, capsys):
+    """A failure after the weights are written (here: the processor) leaves the output folder as it was."""
+    from audiogen_hf.core.processing_audiogen import AudioGenProcessor
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(AudioGenProcessor, "save_pretrained", disk_full)
+    out = tmp_path / "out"
+    assert _convert(AUDIOGEN, out) == 1
+    assert "error: writing" in capsys.readouterr().err
+    assert list(out.iterdir()) == []

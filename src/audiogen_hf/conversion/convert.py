@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from transformers import (
 )
 
 from ..core.hub_access import push_problem
+from ..output_files import publish
 from .audiocraft_checkpoint import load_export, resolve_checkpoint_files
 from .config_mapping import (
     T5_HUB_IDS,
@@ -201,6 +203,20 @@ def check_writable(output: Path, overwrite: bool = False) -> None:
         ) from error
 
 
+def save_converted(output: Path, model, processor, info: dict, overwrite: bool) -> None:
+    """Write everything into a hidden folder inside `output`, then give each file its real name (atomic): an
+    interrupted conversion leaves no half-written model under a real name."""
+    staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=output))
+    try:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+        write_model_card(staging, info)
+        for file in sorted(staging.iterdir()):
+            publish(file, output / file.name, overwrite=overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def convert_and_save(
     checkpoint: str | Path,
     output: str | Path,
@@ -216,9 +232,7 @@ def convert_and_save(
         raise CheckpointError(problem + ".")
     check_writable(output, overwrite)
     model, processor, info = from_audiocraft(checkpoint, text_encoder, dtype)
-    model.save_pretrained(output)
-    processor.save_pretrained(output)
-    write_model_card(output, info)
+    save_converted(output, model, processor, info, overwrite)
     if push_to_hub:
         model.push_to_hub(push_to_hub)
         processor.push_to_hub(push_to_hub)
