@@ -13,9 +13,9 @@ from pathlib import Path
 
 from audiogen_hf.core.hub_access import push_problem
 from training.errors import UsageError
+from training.modeling import FAMILIES
 from training.run_dir import check_output_dir
 
-FAMILIES = ("audiogen", "magnet")
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 
 
