@@ -59,6 +59,7 @@ def _config_file(tmp_path, text: str):
         ("max_steps: [\n", "is not a readable YAML file"),
         ("- max_steps\n", "must be a mapping of `field: value` pairs"),
         ("1: 2\n", "unknown field(s) ['1']"),
+        ("eval_prompts: " + "[" * 5000 + "]" * 5000 + "\n", "is not a readable YAML file"),
     ],
 )
 def test_bad_config_file(text, message, tmp_path, capsys, no_loading):
@@ -152,3 +153,8 @@ def test_bugs_keep_their_traceback():
         np.zeros(2).reshape(3)
     with pytest.raises(SystemExit), report_user_errors():
         raise UsageError("a mistake")
+
+
+def test_config_path_that_is_a_folder(tmp_path, capsys, no_loading):
+    line = _error_line(["--config", str(tmp_path)], capsys)
+    assert f"config file {tmp_path} is a folder" in line

@@ -263,12 +263,11 @@ def load_yaml_config(path: str) -> dict:
     """A flat mapping of known field names; unknown keys are an error (a typo would silently do nothing)."""
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(
-            f"config file {path} does not exist; pass --config training/configs/<name>.yaml."
-        )
+        state = "is a folder" if file.is_dir() else "does not exist"
+        raise FileNotFoundError(f"config file {path} {state}; pass --config training/configs/<name>.yaml.")
     try:
         values = yaml.safe_load(file.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as error:
+    except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError) as error:
         raise UsageError(
             f"{path} is not a readable YAML file ({' '.join(str(error).split())}); fix it."
         ) from error
