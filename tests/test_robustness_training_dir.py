@@ -15,7 +15,7 @@ import pytest
 import torch
 from accelerate import Accelerator
 
-from tests.test_training_loop import write_config
+from tests.test_training_loop import _env, _script, write_config
 from training.checkpointing import STATE_FILE, list_checkpoints, save_checkpoint
 from training.errors import UsageError
 from training.run_dir import LOCK_FILE, RUN_FILE, _process_start, acquire_lock, release_lock
@@ -187,3 +187,20 @@ def test_output_dir_that_is_an_input_is_refused_even_with_overwrite(tmp_path, sa
     line = _refused(config, capsys, "--overwrite_output_dir")
     assert f"--output_dir {saved_audiogen} is the run's --model_name_or_path" in line
     assert _snapshot(saved_audiogen) == before
+
+
+def test_two_runs_started_together_one_wins(tmp_path):
+    """Two real train.py processes on one output_dir at once: however they interleave, exactly one trains and
+    the other is refused (by the lock, or by the first run's files), and every checkpoint is the winner's."""
+    config = write_config(tmp_path, **RUN)
+    runs = [
+        subprocess.Popen(_script(config), env=_env(), stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outcomes = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    assert sorted(code for code, _ in outcomes) == [0, 2], [err[-2000:] for _, err in outcomes]
+    refusal = next(err for code, err in outcomes if code == 2).strip().splitlines()[-1]
+    assert "another training run" in refusal or "holds another training run" in refusal
+    run_dir = tmp_path / "run"
+    run_id = json.loads((run_dir / RUN_FILE).read_text())["run_id"]
+    assert [json.loads((p / STATE_FILE).read_text())["run_id"] for p in list_checkpoints(run_dir)] == [run_id]
+    assert not (run_dir / LOCK_FILE).exists()
