@@ -222,24 +222,25 @@ class Run:
         return {"run_id": self.run_id, "run_config": self.config}
 
     def check_resume(self, checkpoint: Path | None) -> None:
-        """Refuse to resume `checkpoint` (or, with none, the run recorded in run.json) under another config."""
-        source = checkpoint / STATE_FILE if checkpoint is not None else self.output_dir / RUN_FILE
-        if not source.is_file():
+        """Refuse to resume `checkpoint` under another config. Without a checkpoint there is nothing to resume:
+        the run starts from scratch under this config."""
+        if checkpoint is None:
             return
+        source = checkpoint / STATE_FILE
         record = read_json_object(source)
-        if record is None and checkpoint is not None:
+        if record is None:
             raise UsageError(
                 f"--resume: {source} is unreadable, so {checkpoint} cannot be resumed; delete that folder to "
                 "resume from the previous checkpoint, or pass --overwrite_output_dir to start anew."
             )
-        saved = (record or {}).get("run_config")
+        saved = record.get("run_config")
         if saved is None:
             logger.warning(f"{source} records no config; its compatibility with this run is not checked.")
             return
         differences = config_differences(saved, self.config)
         if differences:
             raise UsageError(
-                f"--resume: {source.parent} was made by another config ({'; '.join(differences)}); resume with "
+                f"--resume: {checkpoint} was made by another config ({'; '.join(differences)}); resume with "
                 "the config that made it, or start a new run in another --output_dir (or pass "
                 "--overwrite_output_dir to discard it)."
             )
