@@ -18,7 +18,14 @@ from accelerate import Accelerator
 from tests.test_training_loop import _env, _script, write_config
 from training.checkpointing import STATE_FILE, list_checkpoints, save_checkpoint
 from training.errors import UsageError
-from training.run_dir import LOCK_FILE, RUN_FILE, _process_start, acquire_lock, release_lock
+from training.run_dir import (
+    LOCK_FILE,
+    RUN_FILE,
+    _process_start,
+    acquire_lock,
+    config_differences,
+    release_lock,
+)
 from training.train import main
 
 RUN = {"max_steps": 2, "save_steps": 1, "save_total_limit": 1, "logging_steps": 1}
@@ -204,3 +211,10 @@ def test_two_runs_started_together_one_wins(tmp_path):
     run_id = json.loads((run_dir / RUN_FILE).read_text())["run_id"]
     assert [json.loads((p / STATE_FILE).read_text())["run_id"] for p in list_checkpoints(run_dir)] == [run_id]
     assert not (run_dir / LOCK_FILE).exists()
+
+
+def test_only_fields_both_records_hold_are_compared():
+    """A field added to the record by a later trainer does not make older checkpoints unresumable."""
+    saved = {"model_type": "audiogen", "decoder": {"hidden_size": 32}}
+    current = {"model_type": "audiogen", "decoder": {"hidden_size": 64}, "lora": {"r": 0}}
+    assert config_differences(saved, current) == ["decoder.hidden_size: 32 -> 64"]

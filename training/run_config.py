@@ -19,6 +19,7 @@ DECODER_FIELDS = (
     "num_codebooks",
     "delays",
 )
+LORA_FIELDS = ("r", "alpha", "target_modules")
 
 
 def tokenizer_record(tokenizer) -> dict:
@@ -56,5 +57,11 @@ def run_config(model, processor, family: str, model_args, data_args, args) -> di
             "magnet_stage_per_sample": model_args.magnet_stage_per_sample,
         },
         "use_ema": args.use_ema,
+        # LoRA turns the checkpoint into an adapter's: its shape must match (fields absent on older trainers)
+        "lora": {
+            name: getattr(model_args, f"lora_{name}")
+            for name in LORA_FIELDS
+            if hasattr(model_args, f"lora_{name}")
+        },
     }
     return json.loads(json.dumps(record))  # tuples become lists, as they come back from run.json

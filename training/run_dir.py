@@ -40,6 +40,9 @@ RUN_FILES = (
     "README.md",
     "samples",
     "sample_ids",
+    "adapter_config.json",  # a LoRA run's final save (adapter, and `merged/` with lora_save_merged)
+    "adapter_model.safetensors",
+    "merged",
 )
 RUN_PATTERNS = (f"{PREFIX}*", f".tmp-{PREFIX}*", f".old-{PREFIX}*", "model-*.safetensors")
 
@@ -198,12 +201,13 @@ def _flatten(record: dict, prefix: str = "") -> dict:
 
 
 def config_differences(saved: dict, current: dict) -> list[str]:
-    """`field: saved -> current` for every recorded field that differs (a field recorded on one side only counts)."""
+    """`field: saved -> current` for every field recorded on both sides that differs (a field only one side
+    records, from a trainer of another version, is not compared)."""
     old, new = _flatten(saved), _flatten(current)
     return [
-        f"{name}: {old.get(name, '(not recorded)')!r} -> {new.get(name, '(not recorded)')!r}"
-        for name in sorted(set(old) | set(new))
-        if old.get(name) != new.get(name)
+        f"{name}: {old[name]!r} -> {new[name]!r}"
+        for name in sorted(set(old) & set(new))
+        if old[name] != new[name]
     ]
 
 
