@@ -19,6 +19,11 @@ from audiogen_hf.conversion import CheckpointError, convert_and_save
 from audiogen_hf.hub.releases import RELEASES
 
 
+def one_line(error: Exception) -> str:
+    """The message on one line (some wrapped errors carry several)."""
+    return " ".join(str(error).split())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,8 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"converted {checkpoint} -> {path}" + (f" (pushed to {repo})" if repo else ""))
     except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
+    except OSError as error:  # writing the output: a full disk, a folder removed or made read-only meanwhile
+        print(
+            f"error: writing {args.output} failed ({one_line(error)}); fix that and convert again.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -14,6 +14,9 @@ from typing import Literal
 import yaml
 from transformers import HfArgumentParser
 
+from training.config_values import convert_config_values
+from training.errors import UsageError
+
 
 @dataclass
 class ModelArguments:
@@ -263,6 +266,13 @@ class TrainArguments:
     resume: bool = field(
         default=False, metadata={"help": "Continue from the newest complete checkpoint in `output_dir`."}
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Start a new run in an `output_dir` that holds another run, deleting that run's checkpoints "
+            "and final model (without it, or --resume, such a folder is refused)."
+        },
+    )
     logging_steps: int = field(default=10, metadata={"help": "Log loss, lr, grad norm and tokens/s every N."})
     report_to: str = field(default="tensorboard", metadata={"help": "Accelerate tracker(s), or 'none'."})
     eval_steps: int = field(
@@ -325,7 +335,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
     if known.config is not None:
         parser.set_defaults(**load_yaml_config(known.config))
     # The extra `--config` lands in a trailing Namespace after the three dataclasses.
-    model_args, data_args, train_args = parser.parse_args_into_dataclasses(args=rest)[:3]
+    *groups, unknown = parser.parse_args_into_dataclasses(args=rest, return_remaining_strings=True)
+    if unknown:
+        raise UsageError(f"unknown argument(s) {unknown}; see `python training/train.py --help`.")
+    model_args, data_args, train_args = groups[:3]
     return model_args, data_args, train_args
 
 
@@ -333,14 +346,18 @@ def load_yaml_config(path: str) -> dict:
     """A flat mapping of known field names; unknown keys are an error (a typo would silently do nothing)."""
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(
-            f"config file {path} does not exist; pass --config training/configs/<name>.yaml."
-        )
-    values = yaml.safe_load(file.read_text()) or {}
+        state = "is a folder" if file.is_dir() else "does not exist"
+        raise FileNotFoundError(f"config file {path} {state}; pass --config training/configs/<name>.yaml.")
+    try:
+        values = yaml.safe_load(file.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError) as error:
+        raise UsageError(
+            f"{path} is not a readable YAML file ({' '.join(str(error).split())}); fix it."
+        ) from error
     if not isinstance(values, dict):
         raise ValueError(f"{path} must be a mapping of `field: value` pairs, got {type(values).__name__}.")
     known = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(str(key) for key in set(values) - known)
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {unknown}; see `python training/train.py --help`.")
-    return values
+    return convert_config_values(values, ARGUMENT_CLASSES, path)

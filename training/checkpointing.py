@@ -11,12 +11,15 @@ from __future__ import annotations
 import errno
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
 from pathlib import Path
 
 from safetensors import SafetensorError
+
+from training.errors import UsageError
 
 PREFIX = "checkpoint-"
 STATE_FILE = "trainer_state.json"
@@ -38,8 +41,17 @@ def _kill_point(name: str, step: int, folder: Path | None = None) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def list_checkpoints(output_dir: str | Path) -> list[Path]:
-    """Complete checkpoints, oldest first."""
+def checkpoint_run_id(checkpoint: Path) -> str | None:
+    """The run id recorded in a checkpoint's marker (None: an unreadable marker or one from before run ids)."""
+    try:
+        state = json.loads((checkpoint / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return state.get("run_id") if isinstance(state, dict) else None
+
+
+def list_checkpoints(output_dir: str | Path, run_id: str | None = None) -> list[Path]:
+    """Complete checkpoints, oldest first; with `run_id`, only that run's (and those recording no run)."""
     root = Path(output_dir)
     if not root.is_dir():
         return []
@@ -48,11 +60,11 @@ def list_checkpoints(output_dir: str | Path) -> list[Path]:
         for p in root.iterdir()
         if (m := _PATTERN.match(p.name)) and (p / STATE_FILE).is_file()
     ]
-    return [p for _, p in sorted(found)]
+    return [p for _, p in sorted(found) if run_id is None or checkpoint_run_id(p) in (run_id, None)]
 
 
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    checkpoints = list_checkpoints(output_dir)
+def latest_checkpoint(output_dir: str | Path, run_id: str | None = None) -> Path | None:
+    checkpoints = list_checkpoints(output_dir, run_id)
     return checkpoints[-1] if checkpoints else None
 
 
@@ -136,7 +148,7 @@ def save_checkpoint(
         tmp.rename(final)
         shutil.rmtree(root / f".old-{final.name}", ignore_errors=True)
         if total_limit:
-            for old in list_checkpoints(root)[:-total_limit]:
+            for old in list_checkpoints(root, state.get("run_id"))[:-total_limit]:  # this run's only
                 _discard(old, step)
     accelerator.wait_for_everyone()
     return final
@@ -144,5 +156,11 @@ def save_checkpoint(
 
 def load_checkpoint(accelerator, checkpoint: Path) -> dict:
     """Restore everything `save_checkpoint` wrote; returns the trainer state (with `step`)."""
-    accelerator.load_state(str(checkpoint))
+    try:
+        accelerator.load_state(str(checkpoint))
+    except (OSError, SafetensorError, RuntimeError, EOFError, pickle.UnpicklingError) as error:  # files gone
+        raise UsageError(
+            f"--resume: {checkpoint} cannot be loaded ({' '.join(str(error).split())[:300]}); delete that folder "
+            "to resume from the previous checkpoint, or pass --overwrite_output_dir to start anew."
+        ) from error
     return json.loads((checkpoint / STATE_FILE).read_text())

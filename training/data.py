@@ -8,12 +8,14 @@ the callers count and log. A missing column or an unreadable manifest is an erro
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import julius
@@ -21,6 +23,8 @@ import numpy as np
 import soundfile as sf
 import torch
 from datasets import Audio, Dataset, load_from_disk
+
+from training.errors import UsageError
 
 from .sources import check_source_options, load_named_dataset, standardize_dataset
 
@@ -86,10 +90,12 @@ def load_source(data_args, output_dir: str, seed: int) -> Dataset:
     check_source_options(data_args)
     audio_col, caption_col = data_args.audio_column, data_args.caption_column
     if data_args.dataset_name is not None:
-        ds = load_named_dataset(data_args, streaming=False)
+        with _naming_source("dataset_name", data_args.dataset_name):
+            ds = load_named_dataset(data_args, streaming=False)
         ds = standardize(ds, audio_col, caption_col, data_args.dataset_name)
     elif data_args.dataset_path is not None:
-        ds = load_from_disk(data_args.dataset_path)
+        with _naming_source("dataset_path", data_args.dataset_path):
+            ds = load_from_disk(data_args.dataset_path)
         if not isinstance(ds, Dataset):
             if data_args.dataset_split not in ds:
                 raise ValueError(
@@ -112,6 +118,18 @@ def load_source(data_args, output_dir: str, seed: int) -> Dataset:
     if len(ds) == 0:
         raise ValueError("the training dataset is empty; check the data source.")
     return ds
+
+
+@contextlib.contextmanager
+def _naming_source(argument: str, value: str) -> Iterator[None]:
+    """A dataset that cannot be read is the user's argument to fix: one error naming it (not a traceback)."""
+    try:
+        yield
+    except (OSError, ConnectionError, ValueError) as error:  # datasets' not-found / offline / bad split
+        raise UsageError(
+            f"--{argument} {value} cannot be read ({' '.join(str(error).split())[:300]}); check the name, path, "
+            "--dataset_config_name / --dataset_split, or the network."
+        ) from error
 
 
 def standardize(ds: Dataset, audio_column: str, caption_column: str, name: str) -> Dataset:

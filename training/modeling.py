@@ -11,6 +11,7 @@ from transformers import AutoModelForTextToWaveform, AutoProcessor
 import audiogen_hf
 from audiogen_hf import AudioGenProcessor
 from audiogen_hf.tiny import spread_codebooks, tiny_audiogen_config, tiny_feature_extractor, tiny_tokenizer
+from training.errors import UsageError
 
 FAMILIES = ("audiogen", "magnet")
 
@@ -62,7 +63,13 @@ def load_model_and_processor(model_name_or_path: str, model_type: str | None, se
         spread_codebooks(model, seed)
         processor = AudioGenProcessor(tiny_feature_extractor(), tiny_tokenizer())
         return model, processor, family
-    model = AutoModelForTextToWaveform.from_pretrained(model_name_or_path)
+    try:
+        model = AutoModelForTextToWaveform.from_pretrained(model_name_or_path)
+        processor = AutoProcessor.from_pretrained(model_name_or_path)
+    except OSError as error:  # not found, offline, no weights, unreadable files: the loader says which
+        raise UsageError(
+            f"--model_name_or_path {model_name_or_path} cannot be loaded: {' '.join(str(error).split())}"
+        ) from error
     family = model.config.model_type
     if family not in FAMILIES:
         raise ValueError(
@@ -73,7 +80,6 @@ def load_model_and_processor(model_name_or_path: str, model_type: str | None, se
         raise ValueError(
             f"--model_type {model_type} but {model_name_or_path} is a {family} model; drop --model_type."
         )
-    processor = AutoProcessor.from_pretrained(model_name_or_path)
     return model, processor, family
 
 

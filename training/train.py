@@ -42,6 +42,7 @@ from training.checkpointing import (  # noqa: E402
 from training.data import SkipCounter, load_source, probe_audio  # noqa: E402
 from training.distributed import batch_plan, check_launch, describe_plan, resumed_accumulation  # noqa: E402
 from training.encode import encode_dataset  # noqa: E402
+from training.errors import report_user_errors  # noqa: E402
 from training.footprint import parameter_counts, peak_memory_mb  # noqa: E402
 from training.fsdp import (  # noqa: E402
     check_fsdp_options,
@@ -65,7 +66,10 @@ from training.lora import add_lora, check_lora_options, is_lora, save_lora  # no
 from training.modeling import CodecEncoder, load_model_and_processor  # noqa: E402
 from training.objectives import MagnetMasking, cfg_dropout, compute_loss  # noqa: E402
 from training.optim import EMA, build_optimizer, build_scheduler  # noqa: E402
+from training.run_config import run_config  # noqa: E402
+from training.run_dir import start_run  # noqa: E402
 from training.streaming import build_stream  # noqa: E402
+from training.validation import check_settings  # noqa: E402
 
 logger = get_logger("audiogen_hf.training")
 
@@ -269,6 +273,7 @@ def check_family_options(model_args: ModelArguments, family: str, num_codebooks:
 # ------------------------------------------------------------------------------------------------------ main
 def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArguments) -> dict:
     check_args(model_args, data_args, args)
+    check_settings(model_args, data_args, args)
     accelerator = build_accelerator(args)
     check_launch(accelerator.num_processes, args.expected_world_size)
     check_fsdp_options(args, model_args, accelerator)
@@ -290,11 +295,18 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
             main_process_only=True,
         )
 
+    if data_args.encode_only:
+        dataset, _, _, skipped, _, _ = build_dataset(accelerator, model, processor, data_args, args)
+        logger.info(f"encode_only: the codes cache holds {len(dataset)} clips ({skipped.describe()})")
+        return {"family": family, "encoded_clips": len(dataset), "skipped": dict(skipped)}
+    record = run_config(model, processor, family, model_args, data_args, args)
+    run = start_run(accelerator, args.output_dir, args.resume, args.overwrite_output_dir, record)
     resume_from = None
     if args.resume:
         if accelerator.is_main_process:
             remove_partial_checkpoints(args.output_dir)
-        resume_from = latest_checkpoint(args.output_dir)
+        resume_from = latest_checkpoint(args.output_dir, run.run_id)
+        run.check_resume(resume_from)
         if resume_from is None:
             logger.warning(
                 f"--resume: no checkpoint in {args.output_dir}; starting from scratch.",
@@ -314,10 +326,6 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
         accelerator.num_processes, args.per_device_train_batch_size, args.gradient_accumulation_steps
     )
     logger.info(f"batch: {describe_plan(plan)}", main_process_only=True)
-    if data_args.encode_only:
-        dataset, _, _, skipped, _, _ = build_dataset(accelerator, model, processor, data_args, args)
-        logger.info(f"encode_only: the codes cache holds {len(dataset)} clips ({skipped.describe()})")
-        return {"family": family, "encoded_clips": len(dataset), "skipped": dict(skipped)}
     accum = args.gradient_accumulation_steps
     loader, skipped, waveforms, encoder = build_dataloader(
         accelerator, model, processor, data_args, args, start_step * accum, args.max_steps * accum
@@ -444,6 +452,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
                 "loss_history": history,
                 **plan,
             }
+            state.update(run.checkpoint_fields())
             save_checkpoint(accelerator, args.output_dir, done, state, args.save_total_limit)
         if args.debug_sigkill_at_step is not None and done == args.debug_sigkill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -470,6 +479,7 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     if accelerator.is_main_process:
         (Path(args.output_dir) / "train_summary.json").write_text(json.dumps(summary, indent=2))
     accelerator.end_training()
+    run.release()
     return summary
 
 
@@ -481,7 +491,8 @@ def setup_logging() -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     setup_logging()
-    return train(*parse_args(argv))
+    with report_user_errors():
+        return train(*parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -129,8 +129,8 @@ stage codes codes
 train() {  # train FAMILY: the config's run, with this recipe's folders (so ART can move)
     # shellcheck disable=SC2086
     $RUN training/train.py --config "training/embedded/configs/default_$1.yaml" --model_name_or_path "$ART/init_$1" \
-        --audio_folder "$ART/data" --encode_cache_dir "$ART/codes_cache" --output_dir "$ART/$1" $LM_ARGS \
-        > "$ART/train_$1.log" 2>&1
+        --audio_folder "$ART/data" --encode_cache_dir "$ART/codes_cache" --output_dir "$ART/$1" \
+        --overwrite_output_dir $LM_ARGS > "$ART/train_$1.log" 2>&1  # a rebuild replaces the last one
 }
 for_both() {  # for_both FUNCTION WHAT: FUNCTION audiogen and FUNCTION magnet side by side, one thread each
     "$1" audiogen & local audiogen=$!

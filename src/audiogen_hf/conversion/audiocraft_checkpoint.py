@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
+
+from .errors import CheckpointError
+from .xp_config import get, parse_xp_cfg
+
+__all__ = ["CheckpointError", "get", "load_export", "parse_xp_cfg", "resolve_checkpoint_files"]
 
 LM_FILE = "state_dict.bin"
 CODEC_FILE = "compression_state_dict.bin"
-
-
-class CheckpointError(ValueError):
-    """An audiocraft export that cannot be converted; the message says why and what to do."""
 
 
 def resolve_checkpoint_files(source: str | Path) -> tuple[Path, Path]:
@@ -72,45 +72,35 @@ def load_export(path: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{path} is not an audiocraft export (expected a dict with 'best_state' and 'xp.cfg')."
         )
+    check_state(package["best_state"], path)
     return package
 
 
-def parse_xp_cfg(text: str) -> dict:
-    """The exported Hydra config (YAML) with `${a.b}` interpolations resolved."""
-    try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise CheckpointError(f"the checkpoint's xp.cfg is not valid YAML: {error}") from error
-    if not isinstance(config, dict):
-        raise CheckpointError("the checkpoint's xp.cfg is not a mapping.")
-    return _resolve(config, config)
+def check_state(state: Any, path: Path) -> None:
+    """`best_state` must map tensor names to tensors (anything else would fail deep inside the conversion)."""
+    if not isinstance(state, dict) or not state:
+        raise CheckpointError(
+            f"{path}: 'best_state' is {type(state).__name__ if state else 'empty'}, not a mapping of tensor "
+            "names to tensors; the export is corrupt: download it again."
+        )
+    bad = [repr(k) for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(
+            f"{path}: 'best_state' entries {', '.join(bad[:3])} are not named tensors; the export is corrupt: "
+            "download it again."
+        )
+    non_finite = [k for k, v in state.items() if not _finite(v)]
+    if non_finite:
+        raise CheckpointError(
+            f"{path}: tensor(s) {', '.join(non_finite[:3])} hold NaN or inf values, which would give NaN audio; "
+            "the export is corrupt: download it again."
+        )
 
 
-_REFERENCE = re.compile(r"\$\{([\w.]+)\}")
-
-
-def _lookup(root: dict, dotted: str) -> Any:
-    node: Any = root
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return _resolve(node, root)
-
-
-def _resolve(node: Any, root: dict) -> Any:
-    if isinstance(node, dict):
-        return {k: _resolve(v, root) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_resolve(v, root) for v in node]
-    if isinstance(node, str):
-        whole = _REFERENCE.fullmatch(node)
-        if whole:
-            return _lookup(root, whole.group(1))
-        return _REFERENCE.sub(lambda m: str(_lookup(root, m.group(1))), node)
-    return node
-
-
-def get(config: dict, dotted: str, default: Any = None) -> Any:
-    value = _lookup(config, dotted)
-    return default if value is None else value
+def _finite(tensor: torch.Tensor) -> bool:
+    """No NaN or inf: one min/max pass (NaN propagates through both; ~15x cheaper than `isfinite().all()` on
+    CPU fp16)."""
+    if not tensor.is_floating_point() or tensor.numel() == 0:
+        return True
+    low, high = torch.aminmax(tensor.detach())
+    return bool(torch.isfinite(low) & torch.isfinite(high))

@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from .audiocraft_checkpoint import CheckpointError, get
+from .errors import CheckpointError
+from .xp_config import REQUIRED, flag, get, integer, integers, number, section, text
 
 FAMILIES = {"transformer_lm": "audiogen", "transformer_lm_magnet": "magnet"}
 T5_HUB_IDS = {
@@ -38,7 +39,7 @@ _REQUIRED_LM_FLAGS = {
 
 def lm_family(cfg: dict) -> str:
     name = cfg.get("lm_model")
-    if name not in FAMILIES:
+    if not isinstance(name, str) or name not in FAMILIES:
         raise CheckpointError(
             f"unknown lm_model '{name}' in xp.cfg; this converter handles {sorted(FAMILIES)} "
             "(AudioGen and MAGNeT)."
@@ -47,15 +48,28 @@ def lm_family(cfg: dict) -> str:
 
 
 def text_encoder_name(cfg: dict) -> str:
-    name = get(cfg, "conditioners.description.t5.name")
-    if get(cfg, "conditioners.description.model") != "t5" or name is None:
+    if (
+        get(cfg, "conditioners.description.model") != "t5"
+        or get(cfg, "conditioners.description.t5.name") is None
+    ):
         raise CheckpointError("xp.cfg has no T5 description conditioner; only T5-conditioned models convert.")
-    return name
+    return text(cfg, "conditioners.description.t5.name")
+
+
+def _tensor(state: dict, key: str, ndim: int):
+    tensor = state.get(key)
+    if tensor is None:
+        raise CheckpointError(f"the LM state has no '{key}'; is this an AudioGen/MAGNeT state_dict.bin?")
+    if tensor.dim() != ndim:
+        raise CheckpointError(
+            f"'{key}' has shape {tuple(tensor.shape)}; an AudioGen/MAGNeT LM has a {ndim}-d one."
+        )
+    return tensor
 
 
 def check_text_encoder_width(cfg: dict, state: dict, text_width: int, source: str) -> None:
     """The T5 width must equal `output_proj`'s input width (768 = t5-base, 1024 = t5-large)."""
-    expected = state[PROJ_WEIGHT].shape[1]
+    expected = _tensor(state, PROJ_WEIGHT, 2).shape[1]
     if text_width != expected:
         raise CheckpointError(
             f"text encoder '{source}' has width {text_width} but the checkpoint's output_proj expects "
@@ -64,33 +78,33 @@ def check_text_encoder_width(cfg: dict, state: dict, text_width: int, source: st
 
 
 def decoder_config(cfg: dict, state: dict) -> dict:
-    lm = get(cfg, "transformer_lm", {})
-    for flag, wanted in _REQUIRED_LM_FLAGS.items():
-        if lm.get(flag, wanted) != wanted:
+    lm = section(cfg, "transformer_lm")
+    for name, wanted in _REQUIRED_LM_FLAGS.items():
+        if lm.get(name, wanted) != wanted:
             raise CheckpointError(
-                f"transformer_lm.{flag}={lm.get(flag)!r} is not supported (expected {wanted!r})."
+                f"transformer_lm.{name}={lm.get(name)!r} is not supported (expected {wanted!r})."
             )
-    dim, n_q, card = int(lm["dim"]), int(lm["n_q"]), int(lm["card"])
+    dim, n_q = integer(cfg, "transformer_lm.dim"), integer(cfg, "transformer_lm.n_q")
     family = lm_family(cfg)
     fields = {
-        "vocab_size": card,
+        "vocab_size": integer(cfg, "transformer_lm.card"),
         "hidden_size": dim,
-        "num_hidden_layers": int(lm["num_layers"]),
-        "num_attention_heads": int(lm["num_heads"]),
-        "ffn_dim": int(lm.get("hidden_scale", 4) * dim),
+        "num_hidden_layers": integer(cfg, "transformer_lm.num_layers"),
+        "num_attention_heads": integer(cfg, "transformer_lm.num_heads"),
+        "ffn_dim": int(number(cfg, "transformer_lm.hidden_scale", 4) * dim),
         "num_codebooks": n_q,
-        "max_duration": float(get(cfg, "dataset.segment_duration")),
+        "max_duration": number(cfg, "dataset.segment_duration"),
         "is_causal": family == "audiogen",
     }
     pattern = get(cfg, "codebooks_pattern.modeling")
     if family == "audiogen":
         if pattern != "delay":
             raise CheckpointError(f"AudioGen checkpoints use the 'delay' pattern, xp.cfg says '{pattern}'.")
-        fields["delays"] = list(get(cfg, "codebooks_pattern.delay.delays"))
+        fields["delays"] = integers(cfg, "codebooks_pattern.delay.delays", minimum=0, length=n_q)
     else:
         fields["delays"] = [0] * n_q
-        fields["subcodes_context"] = int(lm.get("subcodes_context", 5))
-        fields["span_len"] = int(get(cfg, "masking.span_len", 3))
+        fields["subcodes_context"] = integer(cfg, "transformer_lm.subcodes_context", 5, minimum=0)
+        fields["span_len"] = integer(cfg, "masking.span_len", 3)
     _check_lm_tensors(state, fields)
     return fields
 
@@ -104,9 +118,7 @@ def _check_lm_tensors(state: dict, fields: dict) -> None:
         (PROJ_WEIGHT, (dim, None)),
     ]
     for key, shape in checks:
-        if key not in state:
-            raise CheckpointError(f"the LM state has no '{key}'; is this an AudioGen/MAGNeT state_dict.bin?")
-        actual = tuple(state[key].shape)
+        actual = tuple(_tensor(state, key, len(shape)).shape)
         if any(want is not None and want != got for want, got in zip(shape, actual, strict=True)):
             raise CheckpointError(f"'{key}' has shape {actual}, but xp.cfg implies {shape}.")
     heads = sum(1 for k in state if k.startswith("linears."))
@@ -120,34 +132,35 @@ def _check_lm_tensors(state: dict, fields: dict) -> None:
 
 def codec_config(cfg: dict, state: dict) -> dict:
     if cfg.get("compression_model") != "encodec":
-        raise CheckpointError(f"compression_model '{cfg.get('compression_model')}' is not EnCodec.")
-    seanet, rvq = get(cfg, "seanet", {}), get(cfg, "rvq", {})
-    sampling_rate = int(get(cfg, "encodec.sample_rate", cfg.get("sample_rate")))
-    ratios = list(seanet["ratios"])
+        raise CheckpointError(f"compression_model {cfg.get('compression_model')!r} is not EnCodec.")
+    section(cfg, "seanet"), section(cfg, "rvq")
+    sampling_rate = integer(cfg, "encodec.sample_rate", get(cfg, "sample_rate", REQUIRED))
+    ratios = integers(cfg, "seanet.ratios")
     frame_rate = math.ceil(sampling_rate / math.prod(ratios))
-    bins, n_q = int(rvq["bins"]), int(rvq["n_q"])
+    bins, n_q = integer(cfg, "rvq.bins"), integer(cfg, "rvq.n_q")
+    dimension = integer(cfg, "seanet.dimension")
     fields = {
         "sampling_rate": sampling_rate,
-        "audio_channels": int(get(cfg, "encodec.channels", cfg.get("channels", 1))),
+        "audio_channels": integer(cfg, "encodec.channels", get(cfg, "channels", 1)),
         "upsampling_ratios": ratios,
-        "num_filters": int(seanet["n_filters"]),
-        "hidden_size": int(seanet["dimension"]),
+        "num_filters": integer(cfg, "seanet.n_filters"),
+        "hidden_size": dimension,
         "codebook_size": bins,
-        "codebook_dim": int(seanet["dimension"]),
+        "codebook_dim": dimension,
         "target_bandwidths": [n_q * math.log2(bins) * frame_rate / 1000],
-        "num_lstm_layers": int(seanet.get("lstm", 0)),
-        "num_residual_layers": int(seanet["n_residual_layers"]),
-        "compress": int(seanet.get("compress", 2)),
-        "kernel_size": int(seanet.get("kernel_size", 7)),
-        "residual_kernel_size": int(seanet.get("residual_kernel_size", 3)),
-        "last_kernel_size": int(seanet.get("last_kernel_size", 7)),
-        "dilation_growth_rate": int(seanet.get("dilation_base", 2)),
-        "use_conv_shortcut": not bool(seanet.get("true_skip", True)),
-        "use_causal_conv": bool(get(cfg, "encodec.causal", False)),
-        "normalize": bool(get(cfg, "encodec.renormalize", False)),
-        "norm_type": str(seanet.get("norm", "weight_norm")),
-        "pad_mode": str(seanet.get("pad_mode", "constant")),
-        "trim_right_ratio": float(get(cfg, "seanet.decoder.trim_right_ratio", 1.0)),
+        "num_lstm_layers": integer(cfg, "seanet.lstm", 0, minimum=0),
+        "num_residual_layers": integer(cfg, "seanet.n_residual_layers", minimum=0),
+        "compress": integer(cfg, "seanet.compress", 2),
+        "kernel_size": integer(cfg, "seanet.kernel_size", 7),
+        "residual_kernel_size": integer(cfg, "seanet.residual_kernel_size", 3),
+        "last_kernel_size": integer(cfg, "seanet.last_kernel_size", 7),
+        "dilation_growth_rate": integer(cfg, "seanet.dilation_base", 2),
+        "use_conv_shortcut": not flag(cfg, "seanet.true_skip", True),
+        "use_causal_conv": flag(cfg, "encodec.causal", False),
+        "normalize": flag(cfg, "encodec.renormalize", False),
+        "norm_type": text(cfg, "seanet.norm", "weight_norm"),
+        "pad_mode": text(cfg, "seanet.pad_mode", "constant"),
+        "trim_right_ratio": number(cfg, "seanet.decoder.trim_right_ratio", 1.0),
     }
     embed = state.get("quantizer.vq.layers.0._codebook.embed")
     if embed is None or tuple(embed.shape) != (bins, fields["codebook_dim"]):
@@ -162,20 +175,24 @@ def generation_defaults(cfg: dict, family: str, frame_rate: int) -> dict:
     """audiocraft's defaults for the family; MAGNeT picks up the solver's eval settings from xp.cfg."""
     if family == "audiogen":
         return {
-            "guidance_scale": float(get(cfg, "classifier_free_guidance.inference_coef", 3.0)),
+            "guidance_scale": number(cfg, "classifier_free_guidance.inference_coef", 3.0),
             "max_new_tokens": 5 * frame_rate,  # AudioGen.__init__ sets duration=5
         }
-    lm = get(cfg, "generate.lm", {}) or {}
-    mapping = {
-        "temp": "temperature",
-        "top_p": "top_p",
-        "top_k": "top_k",
-        "max_cfg_coef": "max_cfg_coef",
-        "min_cfg_coef": "min_cfg_coef",
-        "decoding_steps": "decoding_steps",
-        "span_arrangement": "span_arrangement",
+    section(cfg, "generate.lm", {})
+    readers = {
+        "temp": ("temperature", number),
+        "top_p": ("top_p", number),
+        "top_k": ("top_k", lambda config, dotted: integer(config, dotted, minimum=0)),
+        "max_cfg_coef": ("max_cfg_coef", number),
+        "min_cfg_coef": ("min_cfg_coef", number),
+        "decoding_steps": ("decoding_steps", integers),
+        "span_arrangement": ("span_arrangement", text),
     }
-    found = {ours: lm[theirs] for theirs, ours in mapping.items() if lm.get(theirs) is not None}
+    found = {
+        ours: read(cfg, f"generate.lm.{theirs}")
+        for theirs, (ours, read) in readers.items()
+        if get(cfg, f"generate.lm.{theirs}") is not None
+    }
     if found.get("top_p") == 0:
         found.pop("top_p")
     if found.get("top_k") == 0:

@@ -1,0 +1,5 @@
+"""The converter's one error type."""
+
+
+class CheckpointError(ValueError):
+    """An audiocraft export that cannot be converted; the message says why and what to do."""
