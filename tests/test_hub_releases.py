@@ -127,6 +127,9 @@ def fake_hub(monkeypatch):
 
     FakeHfApi.calls = []
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
+    # The push checks that run before any work (core.hub_access) must see a reachable Hub and a login.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_fake_token")
     return FakeHfApi.calls
 
 
