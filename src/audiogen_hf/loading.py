@@ -40,6 +40,9 @@ def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
             raise SystemExit(f"error: model '{name}' is neither a folder nor a Hub id (org/name).")
         model = AutoModelForTextToWaveform.from_pretrained(name)
         processor = AutoProcessor.from_pretrained(name)
+    from .core.pairing_checks import check_processor_fits_model
     from .core.quantization import set_precision
+
+    check_processor_fits_model(processor, model, f"the processor of {name}")
 
     return set_precision(model.to(device).eval(), dtype), processor
