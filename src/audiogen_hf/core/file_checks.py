@@ -63,15 +63,24 @@ def check_generation_config_file(source: Any) -> None:
     path = None if folder is None else folder / "generation_config.json"
     if path is None or not path.is_file():
         return
-    read_json_file(path)
+    data = read_json_file(path)
+    checks = KNOB_CHECKS | CFG_COEF_CHECKS
     try:
-        config = GenerationConfig.from_pretrained(folder)
-        checks = KNOB_CHECKS | CFG_COEF_CHECKS
-        check_generate_kwargs({name: getattr(config, name, None) for name in checks}, checks)
+        check_generate_kwargs({name: data.get(name) for name in checks}, checks)  # names the field
+        GenerationConfig.from_pretrained(folder)  # transformers' own validation
     except (ValueError, TypeError, OSError) as error:
         raise ValueError(
             f"{path} is invalid: {error} Fix that field, or delete the file to use the model's defaults."
         ) from error
+
+
+def restore_missing_generation_defaults(model, source: Any) -> None:
+    """A local folder without `generation_config.json` gets the family's audiocraft defaults (sampling, top-k,
+    guidance, length), not transformers' bare config: it would otherwise decode greedily without a word."""
+    folder = local_folder(source)
+    if folder is not None and not (folder / "generation_config.json").is_file():
+        if hasattr(model, "default_generation_config"):
+            model.generation_config = model.default_generation_config()
 
 
 def check_finite_weights(model: torch.nn.Module, source: Any) -> None:

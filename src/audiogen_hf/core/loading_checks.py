@@ -19,7 +19,11 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
-from .file_checks import check_finite_weights, check_generation_config_file
+from .file_checks import (
+    check_finite_weights,
+    check_generation_config_file,
+    restore_missing_generation_defaults,
+)
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -167,6 +171,7 @@ def checked_from_pretrained(load: Callable, source: Any, *model_args, **kwargs):
     initialize_missing_weights(model, set(info.get("missing_keys") or ()) | mismatched)
     if not allow_non_finite:
         check_finite_weights(model, source)
+    restore_missing_generation_defaults(model, source)
     return (model, info) if wants_info else model
 
 

@@ -2,7 +2,9 @@
 
 Why: a processor saved with another model (another sampling rate, channel count or tokenizer) pairs with any
 model without a word; its audio prompts are then resampled to the wrong rate and its token ids may fall
-outside the text encoder's embedding. The loaders and the commands call this when they pair the two.
+outside the text encoder's embedding. The processor checks itself against the config.json of the folder it is
+loaded from (so AutoProcessor, pipeline("text-to-audio") and the commands all refuse a mismatch), and the
+commands check the pair they load.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ from __future__ import annotations
 def check_processor_fits_model(processor, model, source: object = "the processor") -> None:
     """Refuse `processor` unless its feature extractor's rate and channels are the model's codec's and its
     tokenizer's ids fit the model's text encoder."""
-    codec = model.config.audio_encoder
+    check_processor_fits_config(processor, model.config, source)
+
+
+def check_processor_fits_config(processor, config, source: object = "the processor") -> None:
+    """`check_processor_fits_model` against a model's config (an AudioGenConfig or MagnetConfig)."""
+    codec = config.audio_encoder
     extractor = getattr(processor, "feature_extractor", None)
     tokenizer = getattr(processor, "tokenizer", None)
     problems = []
@@ -24,7 +31,7 @@ def check_processor_fits_model(processor, model, source: object = "the processor
         problems.append(
             f"it gives {extractor.feature_size} audio channels but the codec takes {codec.audio_channels}"
         )
-    vocab = model.config.text_encoder.vocab_size
+    vocab = config.text_encoder.vocab_size
     if tokenizer is not None and len(tokenizer) > vocab:
         problems.append(f"its tokenizer has {len(tokenizer)} tokens but the text encoder embeds only {vocab}")
     if problems:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import julius
 import numpy as np
@@ -10,8 +11,9 @@ import torch
 from transformers import BatchFeature, ProcessorMixin
 
 from ..generation.limits import DEFAULT_MAX_TEXT_TOKENS
-from .file_checks import check_json_files, local_folder
+from .file_checks import check_json_files, local_folder, read_json_file
 from .loading_checks import check_processor_folder
+from .pairing_checks import check_processor_fits_config
 
 
 def _as_text_list(text) -> list[str] | None:
@@ -132,6 +134,18 @@ def _check_sampling_rate(sampling_rate) -> int:
     return int(value)
 
 
+def check_against_folder_model(processor, folder: Path | None) -> None:
+    """A processor loaded from a model's folder must fit that model's config.json (pairing_checks.py)."""
+    if folder is None or not (folder / "config.json").is_file():
+        return
+    config = read_json_file(folder / "config.json")
+    if config.get("model_type") not in ("audiogen", "magnet"):
+        return
+    from transformers import AutoConfig
+
+    check_processor_fits_config(processor, AutoConfig.from_pretrained(folder), f"the processor in {folder}")
+
+
 class AudioGenProcessor(ProcessorMixin):
     """`processor(text=..., audio=..., sampling_rate=...)` -> `input_ids`, `attention_mask` and, for audio
     prompts, `input_values` `[batch, channels, samples]` and `padding_mask`.
@@ -156,7 +170,7 @@ class AudioGenProcessor(ProcessorMixin):
         folder = local_folder(pretrained_model_name_or_path)
         check_json_files(folder)
         try:
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+            processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         except Exception as error:  # noqa: BLE001  (tokenizers and sentencepiece raise their own types)
             if folder is None or isinstance(error, OSError):
                 raise
@@ -165,6 +179,8 @@ class AudioGenProcessor(ProcessorMixin):
                 "processor files are damaged or do not belong together: save the processor again with "
                 "save_pretrained()."
             ) from error
+        check_against_folder_model(processor, folder)
+        return processor
 
     def __call__(
         self,
