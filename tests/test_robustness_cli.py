@@ -49,7 +49,7 @@ def _one_error_line(capsys, *named: str) -> str:
         (["--duration", "inf"], ["--duration"]),
         (["--seed", "-1"], ["--seed"]),
         (["--device", "warp-drive"], ["--device 'warp-drive' is not a device name"]),
-        (["--rescore-weight", "2"], ["--rescore-weight must be in [0, 1]"]),
+        (["--rescore-weight", "2"], ["--rescore-weight 2.0 is outside [0, 1]"]),
         (["--hybrid-ar-seconds", "-2"], ["--hybrid-ar-seconds"]),
     ],
 )

@@ -121,7 +121,9 @@ def check_generate_arguments(args: argparse.Namespace) -> None:
     check_sampling_arguments(args)
     check_audio_file("--audio-prompt", args.audio_prompt)
     if args.rescore_weight is not None and not 0 <= args.rescore_weight <= 1:
-        raise ValueError(f"--rescore-weight must be in [0, 1], got {args.rescore_weight}.")
+        raise ValueError(
+            f"--rescore-weight {args.rescore_weight} is outside [0, 1] (the rescorer's share of the confidence)."
+        )
     check_positive("--hybrid-ar-seconds", args.hybrid_ar_seconds)
 
 
