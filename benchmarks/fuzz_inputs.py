@@ -235,6 +235,8 @@ def run_case(case: dict, processor, models) -> tuple[str, str]:
     expected = set(text[2]) | set(audio[2]) | set(rate[2] if audio[1] is not None else ()) | set(knobs[2])
     expected |= set(ids[2]) if text[1] is not None else set()
     expected |= set(audio_tamper[2]) if audio[1] is not None else set()
+    if isinstance(text[1], list) and audio[1] is not None:  # two texts, one clip: refused, naming the audio
+        expected |= {"audio"}
     expected |= set(knobs[1]) & (AUDIOGEN_ONLY if case["family"] == "magnet" else MAGNET_ONLY)
     start = time.perf_counter()
     try:

@@ -13,91 +13,89 @@ import torch
 SHORT = {"audiogen": {"max_new_tokens": 6}, "magnet": {"max_new_tokens": 9, "decoding_steps": [2, 1, 1, 1]}}
 
 
-@pytest.fixture(params=["audiogen", "magnet"])
-def family(request, audiogen, magnet):
-    return request.param, audiogen if request.param == "audiogen" else magnet
-
-
-@pytest.fixture
-def text(processor):
-    return dict(processor(text=["dog barks"]))
-
-
 @pytest.fixture
 def prompted(processor):
     return dict(processor(text=["dog"], audio=np.zeros(1600, np.float32), sampling_rate=16000))
 
 
-def generate(family, **inputs):
-    name, model = family
+def generate(tiny_family, **inputs):
+    name, model = tiny_family
     return model.generate(**inputs, **SHORT[name], generator=torch.Generator().manual_seed(0))
 
 
 @pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int16, torch.float16, torch.bool])
-def test_token_ids_of_other_dtypes_are_refused(family, text, dtype):
+def test_token_ids_of_other_dtypes_are_refused(tiny_family, dog_barks, dtype):
     with pytest.raises(TypeError, match=f"input_ids must hold integer token ids, got dtype {dtype}"):
-        generate(family, input_ids=text["input_ids"].to(dtype))
+        generate(tiny_family, input_ids=dog_barks["input_ids"].to(dtype))
 
 
-def test_int32_token_ids_work(family, text):
-    audio = generate(family, input_ids=text["input_ids"].int(), attention_mask=text["attention_mask"].int())
+def test_int32_token_ids_work(tiny_family, dog_barks):
+    audio = generate(
+        tiny_family, input_ids=dog_barks["input_ids"].int(), attention_mask=dog_barks["attention_mask"].int()
+    )
     assert torch.isfinite(audio).all()
 
 
 @pytest.mark.parametrize("shape", [(1, 0), (0, 3)], ids=["no-token", "no-prompt"])
-def test_empty_token_ids_are_refused(family, shape):
+def test_empty_token_ids_are_refused(tiny_family, shape):
     with pytest.raises(ValueError, match=re.escape(f"input_ids {shape} holds no prompt or no token")):
-        generate(family, input_ids=torch.zeros(shape, dtype=torch.long))
+        generate(tiny_family, input_ids=torch.zeros(shape, dtype=torch.long))
 
 
-def test_negative_ids_get_the_same_checks(family, text):
+def test_negative_ids_get_the_same_checks(tiny_family, dog_barks):
     with pytest.raises(
         TypeError, match="negative_input_ids must hold integer token ids, got dtype torch.int8"
     ):
-        generate(family, **text, negative_input_ids=text["input_ids"].to(torch.int8))
+        generate(tiny_family, **dog_barks, negative_input_ids=dog_barks["input_ids"].to(torch.int8))
 
 
 @pytest.mark.parametrize("scale", [2, 0.5, -1])
-def test_attention_mask_values_other_than_0_and_1_are_refused(family, text, scale):
+def test_attention_mask_values_other_than_0_and_1_are_refused(tiny_family, dog_barks, scale):
     with pytest.raises(ValueError, match="attention_mask must hold only 0 .padding. and 1"):
-        generate(family, input_ids=text["input_ids"], attention_mask=text["attention_mask"] * scale)
+        generate(
+            tiny_family, input_ids=dog_barks["input_ids"], attention_mask=dog_barks["attention_mask"] * scale
+        )
 
 
-def test_attention_mask_without_ids_is_refused(family, text):
+def test_attention_mask_without_ids_is_refused(tiny_family, dog_barks):
     with pytest.raises(ValueError, match="attention_mask was given without input_ids"):
-        generate(family, attention_mask=text["attention_mask"])
+        generate(tiny_family, attention_mask=dog_barks["attention_mask"])
 
 
-def test_float_and_bool_masks_of_0_and_1_work(family, text):
-    for mask in (text["attention_mask"].float(), text["attention_mask"].bool()):
-        assert torch.isfinite(generate(family, input_ids=text["input_ids"], attention_mask=mask)).all()
+def test_float_and_bool_masks_of_0_and_1_work(tiny_family, dog_barks):
+    for mask in (dog_barks["attention_mask"].float(), dog_barks["attention_mask"].bool()):
+        assert torch.isfinite(
+            generate(tiny_family, input_ids=dog_barks["input_ids"], attention_mask=mask)
+        ).all()
 
 
 @pytest.mark.parametrize("shape", [(1, 7), (2, 1600), (1, 1, 1601)])
-def test_padding_mask_of_another_shape_is_refused(family, prompted, shape):
+def test_padding_mask_of_another_shape_is_refused(tiny_family, prompted, shape):
     with pytest.raises(ValueError, match=r"padding_mask \(.*\) does not fit input_values \(1, 1, 1600\)"):
-        generate(family, **{**prompted, "padding_mask": torch.ones(shape, dtype=torch.long)})
+        generate(tiny_family, **{**prompted, "padding_mask": torch.ones(shape, dtype=torch.long)})
 
 
-def test_padding_mask_values_and_orphans_are_refused(family, prompted):
+def test_padding_mask_values_and_orphans_are_refused(tiny_family, prompted):
     with pytest.raises(ValueError, match="padding_mask must hold only 0 .padding. and 1"):
-        generate(family, **{**prompted, "padding_mask": prompted["padding_mask"] * 3})
+        generate(tiny_family, **{**prompted, "padding_mask": prompted["padding_mask"] * 3})
     with pytest.raises(ValueError, match="padding_mask was given without input_values"):
-        generate(family, input_ids=prompted["input_ids"], padding_mask=prompted["padding_mask"])
+        generate(tiny_family, input_ids=prompted["input_ids"], padding_mask=prompted["padding_mask"])
 
 
 @pytest.mark.parametrize("dtype", [torch.int16, torch.int64, torch.uint8])
-def test_integer_input_values_are_refused_in_generate(family, prompted, dtype):
+def test_integer_input_values_are_refused_in_generate(tiny_family, prompted, dtype):
     """generate() has no way to know their full scale; the processor does."""
     with pytest.raises(
         TypeError, match=f"input_values must be a float waveform in .-1, 1., got dtype {dtype}"
     ):
-        generate(family, input_ids=prompted["input_ids"], input_values=prompted["input_values"].to(dtype))
+        generate(
+            tiny_family, input_ids=prompted["input_ids"], input_values=prompted["input_values"].to(dtype)
+        )
 
 
-def test_empty_audio_batches_are_refused(family, processor):
+def test_empty_audio_batches_are_refused(tiny_family, processor):
     with pytest.raises(ValueError, match="input_values holds no audio prompt .batch of 0."):
-        generate(family, input_values=torch.zeros(0, 1, 1600))
+        generate(tiny_family, input_values=torch.zeros(0, 1, 1600))
     with pytest.raises(ValueError, match="audio is a batch of 0 clips"):
         processor(audio=np.zeros((0, 1, 1600), np.float32), sampling_rate=16000)
 

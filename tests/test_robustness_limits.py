@@ -17,18 +17,8 @@ INTEGER_TYPES = [int, np.int64, np.int32, np.uint16, lambda v: torch.tensor(v)]
 INTEGER_IDS = ["int", "np.int64", "np.int32", "np.uint16", "0-d tensor"]
 
 
-@pytest.fixture(params=["audiogen", "magnet"])
-def family(request, audiogen, magnet):
-    return request.param, audiogen if request.param == "audiogen" else magnet
-
-
-@pytest.fixture
-def text(processor):
-    return dict(processor(text=["dog barks"]))
-
-
-def generate(family, inputs, **kwargs):
-    name, model = family
+def generate(tiny_family, inputs, **kwargs):
+    name, model = tiny_family
     return model.generate(**inputs, **{**SHORT[name], **kwargs}, generator=torch.Generator().manual_seed(0))
 
 
@@ -42,39 +32,41 @@ def test_scalars_become_python_numbers():
 
 @pytest.mark.parametrize("make", INTEGER_TYPES, ids=INTEGER_IDS)
 @pytest.mark.parametrize("knob", ["max_new_tokens", "max_length"])
-def test_frame_counts_of_every_integer_type_are_bounded(family, text, make, knob):
+def test_frame_counts_of_every_integer_type_are_bounded(tiny_family, dog_barks, make, knob):
     """np.int64(10**6) used to pass the `isinstance(v, int)` size check and start hours of decoding."""
     kwargs = {knob: make(60_000)} | ({"max_new_tokens": None} if knob == "max_length" else {})
     with pytest.raises(ValueError, match=f"{knob}=60000 .*more than max_generation_seconds=600"):
-        generate(family, text, **kwargs)
+        generate(tiny_family, dog_barks, **kwargs)
 
 
 @pytest.mark.parametrize("make", INTEGER_TYPES, ids=INTEGER_IDS)
-def test_row_counts_of_every_integer_type_are_bounded(family, text, make):
+def test_row_counts_of_every_integer_type_are_bounded(tiny_family, dog_barks, make):
     with pytest.raises(ValueError, match="num_return_sequences=2000 is 2000 rows, more than max_batch_size"):
-        generate(family, text, num_return_sequences=make(2000))
+        generate(tiny_family, dog_barks, num_return_sequences=make(2000))
 
 
 @pytest.mark.parametrize("make", INTEGER_TYPES, ids=INTEGER_IDS)
-def test_valid_counts_of_every_integer_type_work(family, text, make):
-    name, _ = family
-    audio = generate(family, text, max_new_tokens=make(SHORT[name]["max_new_tokens"]), top_k=make(5))
+def test_valid_counts_of_every_integer_type_work(tiny_family, dog_barks, make):
+    name, _ = tiny_family
+    audio = generate(
+        tiny_family, dog_barks, max_new_tokens=make(SHORT[name]["max_new_tokens"]), top_k=make(5)
+    )
     assert audio.shape[0] == 1 and torch.isfinite(audio).all()
 
 
-def test_numpy_limits_and_decoding_steps_are_accepted(magnet, text):
+def test_numpy_limits_and_decoding_steps_are_accepted(magnet, dog_barks):
     steps = [np.int64(2), np.int32(1), torch.tensor(1), 1]
-    audio = generate(("magnet", magnet), text, decoding_steps=steps, max_batch_size=np.int64(8))
+    audio = generate(("magnet", magnet), dog_barks, decoding_steps=steps, max_batch_size=np.int64(8))
     assert torch.isfinite(audio).all()
 
 
-def test_numpy_values_on_a_generation_config_are_bounded(family, text):
-    name, model = family
+def test_numpy_values_on_a_generation_config_are_bounded(tiny_family, dog_barks):
+    name, model = tiny_family
     config = model.generation_config.__class__.from_dict(model.generation_config.to_dict())
     config.max_new_tokens = np.int64(60_000)
     with pytest.raises(ValueError, match="max_new_tokens=60000 .*max_generation_seconds"):
         model.generate(
-            **text,
+            **dog_barks,
             generation_config=config,
             **{k: v for k, v in SHORT[name].items() if k != "max_new_tokens"},
         )
@@ -85,21 +77,21 @@ def test_numpy_values_on_a_generation_config_are_bounded(family, text):
     "value,message",
     [(0, "max_length=0 is invalid"), (2.5, "max_length=2.5 is invalid"), ("9", "max_length='9' is invalid")],
 )
-def test_bad_max_length_is_named(family, text, value, message):
+def test_bad_max_length_is_named(tiny_family, dog_barks, value, message):
     with pytest.raises(ValueError, match=message):
-        generate(family, text, max_new_tokens=None, max_length=value)
+        generate(tiny_family, dog_barks, max_new_tokens=None, max_length=value)
 
 
-def test_audiogen_honours_max_length(audiogen, text, processor):
+def test_audiogen_honours_max_length(audiogen, dog_barks, processor):
     """AudioGen used to ignore `max_length` (its generation config's max_new_tokens won silently)."""
-    audio = audiogen.generate(**text, max_length=7)
+    audio = audiogen.generate(**dog_barks, max_length=7)
     assert audio.shape[-1] == 7 * audiogen.config.audio_encoder.hop_length
     prompt = dict(processor(text=["dog"], audio=np.zeros(3200, np.float32), sampling_rate=16000))
     with pytest.raises(ValueError, match=r"max_length \(5\) leaves no frame to generate after the 10-frame"):
         audiogen.generate(**prompt, max_length=5)
 
 
-def test_text_token_limit_in_processor_and_generate(family, processor):
+def test_text_token_limit_in_processor_and_generate(tiny_family, processor):
     long_text = " ".join(["dog"] * 40)
     with pytest.raises(ValueError, match="text 1 has 41 tokens, more than max_text_tokens=16"):
         processor(text=["dog", long_text], max_text_tokens=16)
@@ -107,23 +99,23 @@ def test_text_token_limit_in_processor_and_generate(family, processor):
         processor(text=["dog"], negative_text=long_text, max_text_tokens=16)
     inputs = dict(processor(text=long_text))
     with pytest.raises(ValueError, match="41 tokens, more than max_text_tokens=16: shorten"):
-        generate(family, inputs, max_text_tokens=16)
-    assert torch.isfinite(generate(family, inputs, max_text_tokens=np.int64(64))).all()
+        generate(tiny_family, inputs, max_text_tokens=16)
+    assert torch.isfinite(generate(tiny_family, inputs, max_text_tokens=np.int64(64))).all()
     with pytest.raises(ValueError, match="max_text_tokens=0 is invalid"):
-        generate(family, inputs, max_text_tokens=0)
+        generate(tiny_family, inputs, max_text_tokens=0)
 
 
 @pytest.mark.parametrize("temperature", [1e-300, 1e-30, MIN_TEMPERATURE / 2])
-def test_temperatures_that_overflow_are_refused(family, text, temperature):
+def test_temperatures_that_overflow_are_refused(tiny_family, dog_barks, temperature):
     with pytest.raises(ValueError, match=f"temperature={temperature!r} is invalid.*at least"):
-        generate(family, text, temperature=temperature)
+        generate(tiny_family, dog_barks, temperature=temperature)
 
 
-def test_guidance_past_the_bound_is_refused(audiogen, magnet, text):
+def test_guidance_past_the_bound_is_refused(audiogen, magnet, dog_barks):
     with pytest.raises(ValueError, match="guidance_scale=1e\\+30 is invalid"):
-        generate(("audiogen", audiogen), text, guidance_scale=1e30)
+        generate(("audiogen", audiogen), dog_barks, guidance_scale=1e30)
     with pytest.raises(ValueError, match="max_cfg_coef=1e\\+30 is invalid"):
-        generate(("magnet", magnet), text, max_cfg_coef=1e30)
+        generate(("magnet", magnet), dog_barks, max_cfg_coef=1e30)
 
 
 @pytest.mark.parametrize(
@@ -137,10 +129,10 @@ def test_guidance_past_the_bound_is_refused(audiogen, magnet, text):
         {"temperature": MIN_TEMPERATURE, "min_p": 1.0, "top_p": 1e-12},
     ],
 )
-def test_extreme_valid_knobs_give_finite_audio(family, text, knobs):
-    name, _ = family
+def test_extreme_valid_knobs_give_finite_audio(tiny_family, dog_barks, knobs):
+    name, _ = tiny_family
     guidance = {"guidance_scale": MAX_GUIDANCE} if name == "audiogen" else {"max_cfg_coef": MAX_GUIDANCE}
-    audio = generate(family, text, **knobs, **guidance)
+    audio = generate(tiny_family, dog_barks, **knobs, **guidance)
     assert torch.isfinite(audio).all()
 
 

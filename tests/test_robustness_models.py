@@ -6,7 +6,6 @@ does not fit its model refused when the two are paired."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,28 +13,20 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForTextToWaveform, AutoProcessor, pipeline
 
-from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor, MagnetForConditionalGeneration
+from audiogen_hf import AudioGenProcessor
 from audiogen_hf.core.pairing_checks import check_processor_fits_model
 from audiogen_hf.loading import load_model_and_processor
 from audiogen_hf.tiny import tiny_feature_extractor, tiny_tokenizer
 
 
-@pytest.fixture(scope="module")
-def saved_magnet(tmp_path_factory, magnet, processor) -> Path:
-    path = tmp_path_factory.mktemp("tiny-magnet")
-    magnet.save_pretrained(path)
+@pytest.fixture
+def folder(tiny_family, processor, tmp_path):
+    """A freshly saved tiny model folder (model + processor), with its model class."""
+    _, model = tiny_family
+    path = tmp_path / "model"
+    model.save_pretrained(path)
     processor.save_pretrained(path)
-    return path
-
-
-@pytest.fixture(params=["audiogen", "magnet"])
-def folder(request, saved_audiogen, saved_magnet, tmp_path):
-    """A fresh copy of a saved tiny model folder (model + processor), with its model class."""
-    source = saved_audiogen if request.param == "audiogen" else saved_magnet
-    model_class = (
-        AudioGenForConditionalGeneration if request.param == "audiogen" else MagnetForConditionalGeneration
-    )
-    return model_class, Path(shutil.copytree(source, tmp_path / "model"))
+    return type(model), path
 
 
 def _edit_json(path: Path, **fields) -> None:
