@@ -47,6 +47,7 @@ def _one_error_line(capsys, *named: str) -> str:
         (["--guidance-scale", "nan"], ["--guidance-scale"]),
         (["--duration", "0"], ["--duration must be a finite number > 0"]),
         (["--duration", "inf"], ["--duration"]),
+        (["--duration", "1e9"], ["--duration", "at most 600"]),
         (["--seed", "-1"], ["--seed"]),
         (["--device", "warp-drive"], ["--device 'warp-drive' is not a device name"]),
         (["--rescore-weight", "2"], ["--rescore-weight 2.0 is outside [0, 1]"]),
@@ -64,6 +65,14 @@ def test_cuda_device_without_a_gpu(tmp_path, capsys, no_model_loading, monkeypat
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     assert main(["generate", "rain", "-o", str(tmp_path / "o.wav"), "--device", "cuda"]) == 2
     _one_error_line(capsys, "--device cuda: no CUDA GPU", "--device cpu")
+
+
+def test_missing_model_folder_is_named(tmp_path, capsys):
+    """'/nowhere' used to reach the Hub client, which complained about repo id characters."""
+    assert (
+        main(["generate", "rain", "--model", str(tmp_path / "nowhere"), "-o", str(tmp_path / "o.wav")]) == 2
+    )
+    _one_error_line(capsys, "nowhere is not an existing folder")
 
 
 def test_audio_prompt_must_be_a_readable_audio_file(tmp_path, capsys, no_model_loading):

@@ -19,6 +19,7 @@ def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
 
     import audiogen_hf  # noqa: F401  (registers the Auto classes)
 
+    from .core.loading_checks import WEIGHT_FILES, check_source
     from .defaults import resolve_model_name
 
     if name == TINY_RANDOM:
@@ -38,6 +39,7 @@ def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
         name = resolve_model_name(name)
         if not Path(name).exists() and "/" not in name:
             raise SystemExit(f"error: model '{name}' is neither a folder nor a Hub id (org/name).")
+        check_source(name, WEIGHT_FILES, "model weights")  # a missing local path, named, before any Hub call
         model = AutoModelForTextToWaveform.from_pretrained(name)
         processor = AutoProcessor.from_pretrained(name)
     from .core.pairing_checks import check_processor_fits_model

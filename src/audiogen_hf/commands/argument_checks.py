@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..generation.inputs import KNOB_CHECKS, check_generate_kwargs
+from ..generation.limits import DEFAULT_MAX_GENERATION_SECONDS
 from ..output_files import check_output_path
 
 # What a user can get wrong: bad values, missing / unwritable files, a missing optional dependency.
@@ -116,7 +117,7 @@ def check_sampling_arguments(args: argparse.Namespace) -> None:
 def check_generate_arguments(args: argparse.Namespace) -> None:
     """`audiogen-hf generate`: every argument that can be checked without a model."""
     check_device(args.device)
-    check_positive("--duration", args.duration)
+    check_positive("--duration", args.duration, upper=DEFAULT_MAX_GENERATION_SECONDS)
     check_seed(args.seed)
     check_sampling_arguments(args)
     check_audio_file("--audio-prompt", args.audio_prompt)
