@@ -205,7 +205,7 @@ def tamper_ids(inputs: dict, how: str | None, vocab: int) -> dict:
     elif how == "empty":
         ids, inputs["attention_mask"] = ids[:, :0], inputs["attention_mask"][:, :0]
     elif how == "mask-values":
-        inputs["attention_mask"] = inputs["attention_mask"] * 2
+        inputs["attention_mask"] = inputs["attention_mask"] + 2  # never 0 or 1, even for an empty text
     elif how == "mask-float":
         inputs["attention_mask"] = inputs["attention_mask"].float()
     inputs["input_ids"] = ids

@@ -141,3 +141,20 @@ def test_smallest_temperature_keeps_probabilities_finite():
     logits = torch.linspace(-1e4, 1e4, 64).repeat(3, 1)
     tokens = sample_next_token(logits, True, MIN_TEMPERATURE, generator=torch.Generator().manual_seed(0))
     assert (tokens == 63).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"max_text_tokens": "2"}, "max_text_tokens='2' is invalid: pass a positive integer"),
+        ({"max_text_tokens": 0}, "max_text_tokens=0 is invalid"),
+        ({"max_audio_seconds": "5"}, "max_audio_seconds='5' is invalid: pass a positive number"),
+        ({"max_audio_seconds": float("nan")}, "max_audio_seconds=nan is invalid"),
+    ],
+)
+def test_processor_limits_are_checked(processor, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        processor(text=["dog"], **kwargs)
+    processor(
+        text=["dog"], max_text_tokens=np.int64(8), max_audio_seconds=torch.tensor(5.0)
+    )  # any numeric type

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from transformers import BatchFeature, ProcessorMixin
 
+from ..generation.knob_values import as_python_scalar
 from ..generation.limits import DEFAULT_MAX_TEXT_TOKENS
 from .file_checks import check_json_files, local_folder, read_json_file
 from .loading_checks import check_processor_folder
@@ -117,6 +118,17 @@ def _as_waveforms(audio) -> list[torch.Tensor]:
     return out
 
 
+def _check_limit(name: str, value, integer: bool):
+    """A processor limit (`max_text_tokens`, `max_audio_seconds`): a positive number (an integer for counts),
+    of any numeric type."""
+    value = as_python_scalar(value)
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (0 < value < float("inf")):
+        what = "integer" if integer else "number"
+        raise ValueError(f"{name}={value!r} is invalid: pass a positive {what}.")
+    return value
+
+
 def _check_sampling_rate(sampling_rate) -> int:
     """A positive whole number of Hz (a float like 44100.0 is accepted, 44100.5 is not)."""
     value = sampling_rate.item() if isinstance(sampling_rate, (np.generic, torch.Tensor)) else sampling_rate
@@ -193,6 +205,8 @@ class AudioGenProcessor(ProcessorMixin):
         **kwargs,
     ) -> BatchFeature:
         texts = _as_text_list(text)
+        max_text_tokens = _check_limit("max_text_tokens", max_text_tokens, integer=True)
+        max_audio_seconds = _check_limit("max_audio_seconds", max_audio_seconds, integer=False)
         if texts is None and audio is None:
             raise ValueError("pass text=..., audio=... (with sampling_rate=...), or both.")
         return_tensors = kwargs.pop("return_tensors", "pt")
