@@ -65,6 +65,13 @@ def _audio_cases(rng: np.random.Generator) -> list:
         ("samples-channels", np.stack([noise, noise]).T.copy(), ("channels", "transpose")),
         ("long", rng.standard_normal(16000 * 3).astype(np.float32) * 0.1, ("prompt",)),
         ("strings", ["a", "b"], ("audio",)),
+        # issue 30: every integer PCM type scaled or refused, empty batches
+        ("int8", (noise * 127).astype(np.int8), ()),
+        ("uint16", (noise * 32767 + 32768).astype(np.uint16), ()),
+        ("uint32", (noise * 2**31 + 2**31).astype(np.uint32), ()),
+        ("int64", (noise * 32767).astype(np.int64), ("audio",)),
+        ("python-ints", [0] * 1600, ("audio",)),
+        ("batch-0", np.zeros((0, 1, 1600), np.float32), ("audio",)),
     ]
 
 
@@ -114,11 +121,32 @@ KNOBS = [
     ("stride-neg", {"extend_stride": -1.0}, ("extend_stride",)),
     ("do-sample-str", {"do_sample": "yes"}, ("do_sample",)),
     ("steps-huge", {"decoding_steps": [10**6] * 4}, ("decoding_steps",)),
-    ("past-window", {"max_new_tokens": 80}, ()),
+    # 0.48 s = 24 frames: shorter than the tiny 1 s window and whole 3-frame spans (AudioGen's default 2 s stride
+    # does not fit a 1 s window and is refused by name)
+    ("past-window", {"max_new_tokens": 80, "extend_stride": 0.48}, ()),
     ("rescore-w-alone", {"rescore_weight": 0.5}, ("rescore_weight",)),
     ("rescorer-junk", {"rescorer": "audiogen", "rescore_weight": 0.5}, ("rescorer",)),
     ("prompt-codes-oov", {"prompt_codes": torch.full((1, 4, 5), 999)}, ("prompt_codes",)),
     ("prompt-codes-float", {"prompt_codes": torch.zeros(1, 4, 5)}, ("prompt_codes",)),
+    # issue 30: any integer type for counts, max_length bounded, overflow-safe sampling bounds
+    ("mnt-np-huge", {"max_new_tokens": np.int64(10**6)}, ("max_new_tokens",)),
+    ("mnt-tensor", {"max_new_tokens": torch.tensor(9)}, ()),
+    ("nrs-np-huge", {"num_return_sequences": np.int32(5000)}, ("num_return_sequences",)),
+    ("nrs-tensor", {"num_return_sequences": torch.tensor(2)}, ()),
+    ("ml-huge", {"max_new_tokens": None, "max_length": 10**6}, ("max_length",)),
+    ("ml-np-huge", {"max_new_tokens": None, "max_length": np.uint32(10**6)}, ("max_length",)),
+    ("ml-0", {"max_new_tokens": None, "max_length": 0}, ("max_length",)),
+    ("ml-str", {"max_new_tokens": None, "max_length": "9"}, ("max_length",)),
+    ("topk-np", {"top_k": np.int64(5)}, ()),
+    ("temp-tensor", {"temperature": torch.tensor(0.7)}, ()),
+    ("temp-tiny", {"temperature": 1e-300}, ("temperature",)),
+    ("temp-min", {"temperature": 1e-4}, ()),
+    ("gs-huge", {"guidance_scale": 1e30}, ("guidance_scale",)),
+    ("maxcfg-huge", {"max_cfg_coef": 1e30}, ("max_cfg_coef",)),
+    ("minp-1", {"min_p": 1.0}, ()),
+    ("steps-np", {"decoding_steps": [np.int64(2), 1, 1, 1]}, ()),
+    ("batch-np", {"max_batch_size": np.int64(4)}, ()),
+    ("batch-bad", {"max_batch_size": 0}, ("max_batch_size",)),
 ]
 
 IDS = [
@@ -127,6 +155,21 @@ IDS = [
     ("negative", "negative", ("input_ids",)),
     ("float", "float", ("input_ids",)),
     ("mask-mismatch", "mask", ("attention_mask",)),
+    # issue 30: token ids and masks at the door
+    ("int8", "int8", ("input_ids",)),
+    ("no-token", "empty", ("input_ids",)),
+    ("mask-values", "mask-values", ("attention_mask",)),
+    ("mask-float", "mask-float", ()),
+    ("int32", "int32", ()),
+]
+
+# issue 30: an audio prompt given to generate() directly (applied when the processor made one)
+AUDIO_TAMPER = [
+    ("processor", None, ()),
+    ("int-values", "int-values", ("input_values",)),
+    ("pad-shape", "pad-shape", ("padding_mask",)),
+    ("pad-values", "pad-values", ("padding_mask",)),
+    ("pad-alone", "pad-alone", ("padding_mask",)),
 ]
 
 # Knobs only one family takes: the other must refuse them by name.
@@ -157,16 +200,43 @@ def tamper_ids(inputs: dict, how: str | None, vocab: int) -> dict:
         ids = ids.float()
     elif how == "mask":
         inputs["attention_mask"] = torch.ones(ids.shape[0], ids.shape[1] + 1, dtype=torch.long)
+    elif how in ("int8", "int32"):
+        ids = ids.to(torch.int8 if how == "int8" else torch.int32)
+    elif how == "empty":
+        ids, inputs["attention_mask"] = ids[:, :0], inputs["attention_mask"][:, :0]
+    elif how == "mask-values":
+        inputs["attention_mask"] = inputs["attention_mask"] + 2  # never 0 or 1, even for an empty text
+    elif how == "mask-float":
+        inputs["attention_mask"] = inputs["attention_mask"].float()
     inputs["input_ids"] = ids
+    return inputs
+
+
+def tamper_audio(inputs: dict, how: str | None) -> dict:
+    if how is None or "input_values" not in inputs:
+        return inputs
+    inputs = dict(inputs)
+    if how == "int-values":
+        inputs["input_values"] = (inputs["input_values"] * 32767).to(torch.int16)
+    elif how == "pad-shape":
+        inputs["padding_mask"] = inputs["padding_mask"][..., :-7]
+    elif how == "pad-values":
+        inputs["padding_mask"] = inputs["padding_mask"].long() * 3
+    elif how == "pad-alone":
+        inputs.pop("input_values")
     return inputs
 
 
 def run_case(case: dict, processor, models) -> tuple[str, str]:
     """(`ok` | `clear` | `DEFECT`, detail)."""
     text, audio, rate, knobs, ids = case["text"], case["audio"], case["rate"], case["knobs"], case["ids"]
+    audio_tamper = case["audio_tamper"]
     model = models[case["family"]]
     expected = set(text[2]) | set(audio[2]) | set(rate[2] if audio[1] is not None else ()) | set(knobs[2])
     expected |= set(ids[2]) if text[1] is not None else set()
+    expected |= set(audio_tamper[2]) if audio[1] is not None else set()
+    if isinstance(text[1], list) and audio[1] is not None:  # two texts, one clip: refused, naming the audio
+        expected |= {"audio"}
     expected |= set(knobs[1]) & (AUDIOGEN_ONLY if case["family"] == "magnet" else MAGNET_ONLY)
     start = time.perf_counter()
     try:
@@ -178,6 +248,7 @@ def run_case(case: dict, processor, models) -> tuple[str, str]:
         else:
             inputs = dict(processor(**call))
         inputs = tamper_ids(inputs, ids[1], model.config.text_encoder.vocab_size)
+        inputs = tamper_audio(inputs, audio_tamper[1])
         kwargs = {"max_new_tokens": 6 if case["family"] == "audiogen" else 9, **knobs[1]}
         if case["family"] == "magnet":
             kwargs.setdefault("decoding_steps", [2, 1, 1, 1])
@@ -207,7 +278,14 @@ def run_case(case: dict, processor, models) -> tuple[str, str]:
 
 def draw_case(rng: random.Random, audio_cases: list) -> dict:
     """Mostly one bad axis at a time (the others fine), sometimes several."""
-    axes = {"text": TEXTS, "audio": audio_cases, "rate": SAMPLING_RATES, "knobs": KNOBS, "ids": IDS}
+    axes = {
+        "text": TEXTS,
+        "audio": audio_cases,
+        "rate": SAMPLING_RATES,
+        "knobs": KNOBS,
+        "ids": IDS,
+        "audio_tamper": AUDIO_TAMPER,
+    }
     case = {name: values[0] for name, values in axes.items()}
     case["audio"] = audio_cases[0]
     for name in rng.sample(sorted(axes), k=rng.choice([1, 1, 1, 2, 3])):
@@ -217,7 +295,8 @@ def draw_case(rng: random.Random, audio_cases: list) -> dict:
 
 
 def label(case: dict) -> str:
-    return " ".join(f"{axis}={case[axis][0]}" for axis in ("text", "audio", "rate", "knobs", "ids"))
+    axes = ("text", "audio", "rate", "knobs", "ids", "audio_tamper")
+    return " ".join(f"{axis}={case[axis][0]}" for axis in axes)
 
 
 def main(argv: list[str] | None = None) -> int:

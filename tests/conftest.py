@@ -70,3 +70,15 @@ def paired_audiogen(processor, magnet) -> AudioGenForConditionalGeneration:
     model = AudioGenForConditionalGeneration(tiny_audiogen_config(len(processor.tokenizer))).eval()
     model.audio_encoder.load_state_dict(magnet.audio_encoder.state_dict())
     return model
+
+
+@pytest.fixture(params=["audiogen", "magnet"])
+def tiny_family(request, audiogen, magnet):
+    """(name, model) for each family: checks that must hold for AudioGen and MAGNeT alike."""
+    return request.param, audiogen if request.param == "audiogen" else magnet
+
+
+@pytest.fixture
+def dog_barks(processor) -> dict:
+    """The processor's outputs for one short text prompt."""
+    return dict(processor(text=["dog barks"]))

@@ -46,6 +46,9 @@ def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
             processor = load_checked_source(AutoProcessor.from_pretrained, name, WEIGHT_FILES, "model")
         except OSError as error:
             raise SystemExit(f"error: --model: {error}") from error
+    from .core.pairing_checks import check_processor_fits_model
     from .core.quantization import set_precision
+
+    check_processor_fits_model(processor, model, f"the processor of {name}")
 
     return set_precision(model.to(device).eval(), dtype), processor

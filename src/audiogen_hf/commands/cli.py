@@ -12,6 +12,7 @@ import torch
 
 from ..loading import TINY_RANDOM, load_model_and_processor
 from ..output_files import atomic_output, check_output_path, write_audio
+from .argument_checks import check_generate_arguments, run_command
 from .arguments import add_dtype_argument
 from .bulk import add_bulk_arguments, main_bulk, uses_bulk
 from .infill_loop import add_infill_loop_arguments, infill_loop_knobs
@@ -109,6 +110,7 @@ def _output_paths(output: str, count: int) -> list[Path]:
 
 
 def run_generate(args: argparse.Namespace) -> list[Path]:
+    check_generate_arguments(args)
     paths = _output_paths(args.output or "out.wav", len(args.prompts))
     for path in paths:  # before any model is loaded: never lose a user's file, fail early on a bad path
         check_output_path(path, overwrite=args.overwrite, inputs=[args.audio_prompt])
@@ -234,23 +236,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "judge":
         from .judge import main_judge
 
-        return main_judge(args)
+        return run_command(main_judge, args)
     if args.command == "evaluate":
         from .evaluate import main_evaluate
 
-        return main_evaluate(args)
+        return run_command(main_evaluate, args)
     if args.command == "demo":
         from .demo import main_demo
 
-        return main_demo(args)
+        return run_command(main_demo, args)
     if uses_bulk(args):
-        return main_bulk(args, _magnet_methods)
-    try:
-        run_generate(args)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return main_bulk(args, _magnet_methods)  # its own one-line errors
+    return run_command(run_generate, args)
 
 
 if __name__ == "__main__":

@@ -184,6 +184,9 @@ def parse_models(specs: list[str] | None) -> dict[str, str] | None:
 
 
 def main_demo(args: argparse.Namespace) -> int:
+    from .argument_checks import check_demo_arguments
+
+    check_demo_arguments(args)
     try:
         demo = build_demo(parse_models(args.model), args.device)
     except (ImportError, ValueError) as error:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from ..output_files import write_text
+from .argument_checks import add_overwrite_argument, check_evaluate_arguments
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -26,6 +28,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
         "audio embeddings) or 'module:function' (your callable f(clips, sampling_rate))",
     )
     parser.add_argument("--output", default=None, help="write the JSON report here (default: print it)")
+    add_overwrite_argument(parser)
     parser.add_argument("--duration", type=float, default=None, help="seconds per clip (default: model's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
@@ -36,6 +39,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
 def main_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.evaluate import evaluate
 
+    check_evaluate_arguments(args)  # before any model is loaded or clip generated
     try:
         report = evaluate(
             args.model,
@@ -52,8 +56,7 @@ def main_evaluate(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: {error}") from error
     text = json.dumps(report, indent=2)
     if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text + "\n")
+        write_text(args.output, text + "\n", overwrite=args.overwrite)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(text)

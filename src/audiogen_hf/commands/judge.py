@@ -6,6 +6,8 @@ import argparse
 import json
 
 from ..evaluation.judge import run_judge
+from ..output_files import write_text
+from .argument_checks import add_overwrite_argument, check_judge_arguments, run_command
 from .arguments import add_dtype_argument
 
 
@@ -16,11 +18,13 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--duration", type=float, default=1.5, help="seconds per clip")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=None, help="also write the reports to this JSON file")
+    add_overwrite_argument(parser)
     add_dtype_argument(parser, default="float32")  # the shipped judge reports are float32
     return parser
 
 
 def main_judge(args: argparse.Namespace) -> int:
+    check_judge_arguments(args)  # before any model is loaded
     try:
         reports = run_judge(
             args.models,
@@ -33,14 +37,13 @@ def main_judge(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"error: {error}") from error
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(reports, f, indent=2)
+        write_text(args.json, json.dumps(reports, indent=2), overwrite=args.overwrite)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = add_judge_arguments(argparse.ArgumentParser(description="Score prompt adherence of models."))
-    return main_judge(parser.parse_args(argv))
+    return run_command(main_judge, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

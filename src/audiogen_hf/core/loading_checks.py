@@ -8,6 +8,7 @@ initialized AudioGen generates noise that looks like a model working badly, so t
 
 from __future__ import annotations
 
+import copy
 import os
 import pickle
 import re
@@ -15,7 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError, safe_open
+
+from .file_checks import (
+    check_finite_weights,
+    check_generation_config_file,
+    restore_missing_generation_defaults,
+)
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -130,17 +138,44 @@ def unused_file_weights(source: Any, model) -> set[str]:
     return keys - set(model.state_dict())
 
 
+@torch.no_grad()
+def initialize_missing_weights(model, keys) -> None:
+    """Give weights the checkpoint did not fill (missing, or re-sized with `ignore_mismatched_sizes`) PyTorch's
+    default random init. Why: transformers 5 announces them as "newly initialized" but leaves some (a decoder
+    head) as uninitialized memory, NaN included; only these tensors are touched, never a loaded one."""
+    for key in sorted(keys):
+        module_name, _, tensor_name = key.rpartition(".")
+        try:
+            module = model.get_submodule(module_name)
+        except AttributeError:
+            continue
+        target = getattr(module, tensor_name, None)
+        if not isinstance(target, torch.Tensor) or not target.is_floating_point() or target.is_meta:
+            continue
+        fresh = copy.deepcopy(module)
+        if hasattr(fresh, "reset_parameters"):
+            fresh.reset_parameters()
+            target.copy_(getattr(fresh, tensor_name))
+        elif tensor_name == "bias":
+            target.zero_()
+        else:
+            target.normal_(0.0, 0.02)
+
+
 def checked_from_pretrained(load: Callable, source: Any, *model_args, **kwargs):
     """`PreTrainedModel.from_pretrained` (`load`) that refuses broken folders and weights that do not fit.
 
     `strict_weights=False` accepts missing / unexpected weights; `ignore_mismatched_sizes=True` (transformers'
     own flag) accepts shape mismatches; `.bin` pickles are read with `weights_only=True` unless the caller
-    explicitly passes `weights_only=False`.
+    explicitly passes `weights_only=False`; NaN / inf weights and a broken `generation_config.json` are refused
+    (`allow_non_finite_weights=True` loads non-finite weights anyway).
     """
     strict_weights = kwargs.pop("strict_weights", True)
+    allow_non_finite = kwargs.pop("allow_non_finite_weights", False)
     wants_info = kwargs.pop("output_loading_info", False)
     ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
     kwargs.setdefault("weights_only", True)
+    check_generation_config_file(source)
     try:
         model, info = load_checked_source(
             load,
@@ -164,6 +199,11 @@ def checked_from_pretrained(load: Callable, source: Any, *model_args, **kwargs):
         ) from error
     info["unexpected_keys"] = set(info.get("unexpected_keys") or ()) | unused_file_weights(source, model)
     check_loading_info(source, info, ignore_mismatched_sizes, strict_weights)
+    mismatched = {key for key, *_ in info.get("mismatched_keys") or ()}
+    initialize_missing_weights(model, set(info.get("missing_keys") or ()) | mismatched)
+    if not allow_non_finite:
+        check_finite_weights(model, source)
+    restore_missing_generation_defaults(model, source)
     return (model, info) if wants_info else model
 
 

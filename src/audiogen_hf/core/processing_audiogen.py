@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from transformers import BatchFeature, ProcessorMixin
 
+from ..generation.knob_values import as_python_scalar
+from ..generation.limits import DEFAULT_MAX_TEXT_TOKENS
+from .file_checks import check_json_files, local_folder, read_json_file
 from .loading_checks import check_processor_folder, hub_load_error
+from .pairing_checks import check_processor_fits_config
 
 
 def _as_text_list(text) -> list[str] | None:
@@ -28,26 +33,32 @@ def _as_text_list(text) -> list[str] | None:
     return list(texts)
 
 
-# Integer PCM: divide by full scale (and remove the offset of unsigned formats) to get [-1, 1] floats.
-_PCM_SCALE = {
-    np.dtype(np.int16): (2.0**15, 0.0),
-    np.dtype(np.int32): (2.0**31, 0.0),
-    np.dtype(np.uint8): (128.0, 128.0),
-}
+# Integer PCM formats (8, 16, 24-in-32 and 32 bit): every one of these is scaled by its full scale. 64-bit
+# integers are no PCM format (a list of Python ints becomes int64): refused, since no scale is right for them.
+PCM_BITS_LIMIT = 32
 
 
 def _clip_to_float(clip, index: int) -> torch.Tensor:
-    """One clip as a float32 tensor, integer PCM scaled to [-1, 1] (int16 / 2**15, int32 / 2**31, uint8
-    centred on 128), so an int16 file read with `soundfile(dtype="int16")` is not fed at 32768x the level."""
+    """One clip as a float32 tensor, integer PCM scaled to [-1, 1] by its type's full scale (int16 / 2**15,
+    int32 / 2**31, int8 / 2**7; unsigned types centred on their midpoint first), so an int16 file read with
+    `soundfile(dtype="int16")` is not fed at 32768x the level."""
     if isinstance(clip, torch.Tensor):
         clip = clip.detach().cpu().numpy() if clip.dtype != torch.bfloat16 else clip.float().cpu().numpy()
     array = np.asarray(clip)
-    if array.dtype in _PCM_SCALE:
-        scale, offset = _PCM_SCALE[array.dtype]
-        return torch.from_numpy((array.astype(np.float64) - offset) / scale).float()
-    if array.dtype.kind not in "fiu":
+    if array.dtype.kind in "iu":
+        bits = array.dtype.itemsize * 8
+        if bits > PCM_BITS_LIMIT:
+            raise TypeError(
+                f"audio clip {index} has dtype {array.dtype}, which is no PCM format (no full scale to divide "
+                "by); pass float waveforms in [-1, 1] or 8 / 16 / 32-bit integer PCM (e.g. "
+                "soundfile.read(path, dtype='float32'))."
+            )
+        offset = 2.0 ** (bits - 1) if array.dtype.kind == "u" else 0.0
+        return torch.from_numpy((array.astype(np.float64) - offset) / 2.0 ** (bits - 1)).float()
+    if array.dtype.kind != "f":
         raise TypeError(
-            f"audio clip {index} has dtype {array.dtype}; pass float waveforms in [-1, 1] or int16 / int32 / uint8 PCM."
+            f"audio clip {index} has dtype {array.dtype}; pass float waveforms in [-1, 1] or integer PCM "
+            "(int8 / int16 / int32, uint8 / uint16 / uint32)."
         )
     return torch.from_numpy(array.astype(np.float32))
 
@@ -58,6 +69,10 @@ def _as_waveforms(audio) -> list[torch.Tensor]:
     A `[samples, channels]` clip (soundfile's layout) is refused with a hint to transpose: it cannot be told
     from many channels of a few samples, and reading it as such would silently average the audio away."""
     if isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim == 3:
+        if audio.shape[0] == 0:
+            raise ValueError(
+                f"audio is a batch of 0 clips (shape {tuple(audio.shape)}); pass at least one waveform."
+            )
         clips = list(audio)
     elif isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim in (1, 2):
         clips = [audio]
@@ -75,7 +90,7 @@ def _as_waveforms(audio) -> list[torch.Tensor]:
     elif not isinstance(audio[0], (float, int)):
         clips = list(audio)
     else:
-        clips = [np.asarray(audio, dtype=np.float32)]
+        clips = [np.asarray(audio)]  # a list of numbers: Python ints are int64, refused (no PCM scale)
     out = []
     for i, clip in enumerate(clips):
         try:
@@ -101,6 +116,17 @@ def _as_waveforms(audio) -> list[torch.Tensor]:
             raise ValueError(f"audio clip {i} contains NaN or inf samples; clean or clip it first.")
         out.append(wav)
     return out
+
+
+def _check_limit(name: str, value, integer: bool):
+    """A processor limit (`max_text_tokens`, `max_audio_seconds`): a positive number (an integer for counts),
+    of any numeric type."""
+    value = as_python_scalar(value)
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (0 < value < float("inf")):
+        what = "integer" if integer else "number"
+        raise ValueError(f"{name}={value!r} is invalid: pass a positive {what}.")
+    return value
 
 
 def _check_sampling_rate(sampling_rate) -> int:
@@ -130,6 +156,23 @@ def _resample(wav: torch.Tensor, rate: int, target: int) -> torch.Tensor:
             f"audio already at {target} Hz)."
         ) from error
     return julius.resample_frac(wav, rate, target)
+
+
+def check_against_folder_model(processor, folder: Path | None) -> None:
+    """A processor loaded from a model's folder must fit that model's config.json (pairing_checks.py)."""
+    if folder is None or not (folder / "config.json").is_file():
+        return
+    config = read_json_file(folder / "config.json")
+    if config.get("model_type") not in ("audiogen", "magnet"):
+        return
+    # transformers' own sub-configs (defaults filled in), not AutoConfig: the code exported to the Hub runs
+    # where our model types are not registered.
+    from transformers import EncodecConfig, T5Config
+
+    codec, text = dict(config.get("audio_encoder") or {}), dict(config.get("text_encoder") or {})
+    codec.pop("model_type", None), text.pop("model_type", None)
+    fields = SimpleNamespace(audio_encoder=EncodecConfig(**codec), text_encoder=T5Config(**text))
+    check_processor_fits_config(processor, fields, f"the processor in {folder}")
 
 
 class AudioGenProcessor(ProcessorMixin):
@@ -166,14 +209,27 @@ class AudioGenProcessor(ProcessorMixin):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """Refuse a missing folder or one without tokenizer files before transformers' loader."""
+        """Refuse a missing folder, one without tokenizer files or with a broken JSON file before transformers'
+        loader, and name the folder when the tokenizer or feature extractor still cannot be built."""
         check_processor_folder(pretrained_model_name_or_path)
+        folder = local_folder(pretrained_model_name_or_path)
+        check_json_files(folder)
         try:
-            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+            processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         except OSError as error:
-            if Path(str(pretrained_model_name_or_path)).expanduser().is_dir():
+            if folder is not None or Path(str(pretrained_model_name_or_path)).expanduser().is_dir():
                 raise
             raise hub_load_error(pretrained_model_name_or_path, error) from error
+        except Exception as error:  # noqa: BLE001  (tokenizers and sentencepiece raise their own types)
+            if folder is None:
+                raise
+            raise OSError(
+                f"cannot load the processor from {folder} ({type(error).__name__}: {error}); its tokenizer or "
+                "processor files are damaged or do not belong together: save the processor again with "
+                "save_pretrained()."
+            ) from error
+        check_against_folder_model(processor, folder)
+        return processor
 
     def __call__(
         self,
@@ -182,16 +238,19 @@ class AudioGenProcessor(ProcessorMixin):
         sampling_rate: int | None = None,
         negative_text=None,
         max_audio_seconds: float = 600.0,
+        max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
         **kwargs,
     ) -> BatchFeature:
         texts = _as_text_list(text)
+        max_text_tokens = _check_limit("max_text_tokens", max_text_tokens, integer=True)
+        max_audio_seconds = _check_limit("max_audio_seconds", max_audio_seconds, integer=False)
         if texts is None and audio is None:
             raise ValueError("pass text=..., audio=... (with sampling_rate=...), or both.")
         return_tensors = kwargs.pop("return_tensors", "pt")
         kwargs.setdefault("padding", True)
         data: dict = {}
         if texts is not None:
-            data["input_ids"], data["attention_mask"] = self._tokenize(texts, **kwargs)
+            data["input_ids"], data["attention_mask"] = self._tokenize(texts, max_text_tokens, **kwargs)
         if negative_text is not None:
             negatives = _as_text_list(negative_text)
             if texts is None or len(negatives) not in (1, len(texts)):
@@ -199,7 +258,9 @@ class AudioGenProcessor(ProcessorMixin):
                     f"negative_text needs text prompts and gives one negative for all or one per prompt; got "
                     f"{len(negatives)} negatives for {0 if texts is None else len(texts)} prompts."
                 )
-            data["negative_input_ids"], data["negative_attention_mask"] = self._tokenize(negatives, **kwargs)
+            data["negative_input_ids"], data["negative_attention_mask"] = self._tokenize(
+                negatives, max_text_tokens, **kwargs
+            )
         if audio is not None:
             if sampling_rate is None:
                 raise ValueError(
@@ -229,9 +290,19 @@ class AudioGenProcessor(ProcessorMixin):
             data["padding_mask"] = features["padding_mask"]
         return BatchFeature(data=data, tensor_type=return_tensors)
 
-    def _tokenize(self, texts: list[str], **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token ids and mask, the mask of empty texts zeroed (audiocraft's empty description)."""
+    def _tokenize(
+        self, texts: list[str], max_text_tokens: int, **kwargs
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids and mask, the mask of empty texts zeroed (audiocraft's empty description); a text longer
+        than `max_text_tokens` is refused (generation/limits.py says why)."""
         encoded = self.tokenizer(texts, return_tensors="pt", **kwargs)
+        lengths = encoded["attention_mask"].sum(dim=-1)
+        if int(lengths.max()) > max_text_tokens:
+            index = int(lengths.argmax())
+            raise ValueError(
+                f"text {index} has {int(lengths[index])} tokens, more than max_text_tokens={max_text_tokens}: "
+                "shorten the description or raise max_text_tokens."
+            )
         mask = encoded["attention_mask"].clone()
         for i, t in enumerate(texts):
             if t == "":

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import judge
-from .audio import load_reference_dir
+from .audio import load_reference_dir, reference_files
 from .embedders import Embedder, dsp_embedder, embed
 from .metrics import frechet_distance, kl_divergence
 
@@ -105,7 +105,8 @@ def evaluate(
     from ..loading import load_model_and_processor
 
     prompts = read_prompts(prompts_file)
-    if duration is not None and duration <= 0:
+    reference_files(reference_dir)  # a missing or empty folder fails before any model is loaded
+    if duration is not None and not (0 < duration < float("inf")):
         raise ValueError(f"duration must be > 0 seconds, got {duration}")
     clap = None
     if clap_path is not None:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 import torch
 from transformers import GenerationConfig
 
+from .audio_input_checks import check_audio_inputs
+from .knob_values import normalize_scalars
+
 
 @dataclass
 class SamplingSettings:
@@ -48,11 +51,34 @@ def _is_real(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
+# Sampling bounds that keep every probability finite: below MIN_TEMPERATURE, `logits / temperature` overflows
+# float32 (1e-300 becomes 0 and the division inf), and guidance past MAX_GUIDANCE multiplies logit gaps into
+# overflow. Both are far outside any useful setting (greedy is temperature 0; audiocraft guides at 3 to 10).
+MIN_TEMPERATURE = 1e-4
+MAX_GUIDANCE = 1000.0
+
+
+def _is_temperature(v) -> bool:
+    return _is_real(v) and (v == 0 or MIN_TEMPERATURE <= v)
+
+
+def _is_guidance(v) -> bool:
+    return _is_real(v) and abs(v) <= MAX_GUIDANCE
+
+
 # name: (accepts a value (None always passes), what a valid value is)
 KNOB_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "max_new_tokens": (lambda v: _is_int(v) and v > 0, "must be a positive integer number of frames"),
+    "max_length": (
+        lambda v: _is_int(v) and v > 0,
+        "must be a positive integer number of frames (the prompt included)",
+    ),
     "do_sample": (lambda v: isinstance(v, bool), "must be True or False"),
-    "temperature": (lambda v: _is_real(v) and v >= 0, "must be a finite number >= 0 (0 means greedy)"),
+    "temperature": (
+        _is_temperature,
+        f"must be a finite number >= 0: 0 (greedy) or at least {MIN_TEMPERATURE:g} (smaller overflows the "
+        "probabilities)",
+    ),
     "top_k": (lambda v: _is_int(v) and v >= 0, "must be an integer >= 0 (0 disables top-k)"),
     "top_p": (
         lambda v: _is_real(v) and 0 < v <= 1,
@@ -63,8 +89,8 @@ KNOB_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
         "must be a number in [0, 1] (0 disables min-p sampling)",
     ),
     "guidance_scale": (
-        lambda v: _is_real(v) and v >= 0,
-        "must be a finite number >= 0 (1.0 disables guidance)",
+        lambda v: _is_guidance(v) and v >= 0,
+        f"must be a finite number in [0, {MAX_GUIDANCE:g}] (1.0 disables guidance)",
     ),
     "num_return_sequences": (lambda v: _is_int(v) and v >= 1, "must be an integer >= 1"),
     "extend_stride": (lambda v: _is_real(v) and v > 0, "must be a positive number of seconds"),
@@ -72,13 +98,21 @@ KNOB_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
 
 # MAGNeT's guidance bounds, checked once resolved (`resolve_magnet_settings` names a non-number first).
 CFG_COEF_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
-    "max_cfg_coef": (lambda v: _is_real(v), "must be a finite number (MAGNeT's guidance at the first step)"),
-    "min_cfg_coef": (lambda v: _is_real(v), "must be a finite number (MAGNeT's guidance at the last step)"),
+    "max_cfg_coef": (
+        _is_guidance,
+        f"must be a finite number in [-{MAX_GUIDANCE:g}, {MAX_GUIDANCE:g}] (MAGNeT's guidance at the first step)",
+    ),
+    "min_cfg_coef": (
+        _is_guidance,
+        f"must be a finite number in [-{MAX_GUIDANCE:g}, {MAX_GUIDANCE:g}] (MAGNeT's guidance at the last step)",
+    ),
 }
 
 
 def check_generate_kwargs(kwargs: dict, checks: dict = KNOB_CHECKS) -> None:
-    """Validate user-given knobs before transformers merges them, so errors name our semantics."""
+    """Validate user-given knobs before transformers merges them, so errors name our semantics. numpy and 0-d
+    tensor values are first replaced (in `kwargs`) by the Python numbers they hold (`knob_values.py`)."""
+    normalize_scalars(kwargs)
     for name, (ok, why) in checks.items():
         value = kwargs.get(name)
         if value is not None and not ok(value):
@@ -152,7 +186,7 @@ def resolve_sampling(config: GenerationConfig) -> SamplingSettings:
 GENERATE_ARGUMENTS = (
     "input_ids attention_mask input_values padding_mask generation_config generator progress streamer callback "
     "compile compile_config two_step_cfg extend_stride negative_input_ids negative_attention_mask "
-    "negative_prompt max_generation_seconds max_batch_size decoding_steps span_arrangement span_scoring "
+    "negative_prompt max_generation_seconds max_batch_size max_text_tokens decoding_steps span_arrangement span_scoring "
     "max_cfg_coef min_cfg_coef anneal_temp"
 ).split()
 
@@ -176,8 +210,9 @@ def reject_unused_kwargs(model_kwargs: dict, allowed: set[str] = frozenset()) ->
 
 
 def check_token_ids(model, input_ids, attention_mask, prefix: str = "") -> None:
-    """Refuse token ids T5's embedding would fail on with an unrelated IndexError / dtype error (`prefix`:
-    "negative_" for a negative prompt's ids)."""
+    """Refuse token ids and masks T5 would fail on deep in torch (or silently misread): not tensors, not int32 /
+    int64, not `[batch, tokens]`, no tokens, ids outside the vocabulary, a mask of another shape or with values
+    other than 0 and 1 (`prefix`: "negative_" for a negative prompt's ids)."""
     for name, tensor in ((f"{prefix}input_ids", input_ids), (f"{prefix}attention_mask", attention_mask)):
         if tensor is not None and not isinstance(tensor, torch.Tensor):
             raise TypeError(
@@ -185,24 +220,43 @@ def check_token_ids(model, input_ids, attention_mask, prefix: str = "") -> None:
                 "(processor(text=...)) and pass its outputs."
             )
     if input_ids is None:
+        if attention_mask is not None:
+            raise ValueError(
+                f"{prefix}attention_mask was given without {prefix}input_ids; pass both or neither."
+            )
         return
-    if input_ids.is_floating_point() or input_ids.is_complex() or input_ids.dtype == torch.bool:
+    if input_ids.dtype not in (torch.int64, torch.int32):
         raise TypeError(
-            f"{prefix}input_ids must hold integer token ids, got dtype {input_ids.dtype}; use the processor's "
-            f"{prefix}input_ids "
-            "(or cast with .long())."
+            f"{prefix}input_ids must hold integer token ids, got dtype {input_ids.dtype} (torch.long or "
+            f"torch.int32 needed); use the processor's {prefix}input_ids (or cast with .long())."
+        )
+    if input_ids.dim() != 2:
+        raise ValueError(
+            f"{prefix}input_ids must be [batch, tokens], got shape {tuple(input_ids.shape)}; use the processor's "
+            f"{prefix}input_ids (or add a batch dimension with {prefix}input_ids[None])."
+        )
+    if input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
+        raise ValueError(
+            f"{prefix}input_ids {tuple(input_ids.shape)} holds no prompt or no token; tokenize at least one text "
+            "with the processor (an empty text '' is the unconditional prompt and still has its </s> token)."
         )
     vocab = model.config.text_encoder.vocab_size
-    if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= vocab):
+    if input_ids.min() < 0 or input_ids.max() >= vocab:
         raise ValueError(
             f"{prefix}input_ids holds ids outside the text encoder's vocabulary [0, {vocab}) (min "
             f"{int(input_ids.min())}, max {int(input_ids.max())}); tokenize with this model's processor."
         )
-    if attention_mask is not None and attention_mask.shape != input_ids.shape:
+    if attention_mask is None:
+        return
+    if attention_mask.shape != input_ids.shape:
         raise ValueError(
             f"{prefix}attention_mask {tuple(attention_mask.shape)} must have {prefix}input_ids' shape "
-            f"{tuple(input_ids.shape)}; "
-            "pass both from the same processor call."
+            f"{tuple(input_ids.shape)}; pass both from the same processor call."
+        )
+    if attention_mask.is_complex() or not ((attention_mask == 0) | (attention_mask == 1)).all():
+        raise ValueError(
+            f"{prefix}attention_mask must hold only 0 (padding) and 1 (token); pass the processor's "
+            f"{prefix}attention_mask."
         )
 
 
@@ -216,21 +270,10 @@ def prepare_generation_inputs(
 ) -> GenerationInputs:
     """Run T5 once and the codec on the audio prompt; repeat each item `num_return_sequences` times."""
     check_token_ids(model, input_ids, attention_mask)
-    if input_values is not None and not isinstance(input_values, torch.Tensor):
-        raise TypeError(
-            f"input_values must be a torch.Tensor [batch, channels, samples], got {type(input_values).__name__}; "
-            "pass the processor's outputs (processor(audio=..., sampling_rate=...))."
-        )
+    check_audio_inputs(input_values, padding_mask)
     batch_size = 1
     if input_ids is not None:
-        if input_ids.dim() != 2:
-            raise ValueError(
-                f"input_ids must be [batch, tokens], got shape {tuple(input_ids.shape)}; use the processor's "
-                "input_ids (or add a batch dimension with input_ids[None])."
-            )
         batch_size = input_ids.shape[0]
-        if batch_size == 0:
-            raise ValueError("input_ids holds no prompt; pass at least one text.")
     if input_values is not None:
         if input_ids is not None and input_values.shape[0] != batch_size:
             raise ValueError(

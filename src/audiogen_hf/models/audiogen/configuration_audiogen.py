@@ -7,6 +7,8 @@ from typing import ClassVar
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from .config_fields import AUDIO_ENCODER_FIELDS, DECODER_FIELDS, TEXT_ENCODER_FIELDS, check_fields
+
 # audiocraft's 16 kHz EnCodec (AudioGen, audio-MAGNeT): `encodec_large_nq4_s320`.
 ENCODEC_16KHZ_DEFAULTS: dict = {
     "sampling_rate": 16000,
@@ -83,6 +85,7 @@ class AudioGenDecoderConfig(PreTrainedConfig):
         return self.vocab_size
 
     def _check_decoder(self) -> None:
+        check_fields(self, DECODER_FIELDS, "decoder.")
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
@@ -150,6 +153,8 @@ class AudioGenConfig(PreTrainedConfig):
 
     def _check_sub_configs(self) -> None:
         codec, dec = self.audio_encoder, self.decoder
+        check_fields(self.text_encoder, TEXT_ENCODER_FIELDS, "text_encoder.")
+        check_fields(codec, AUDIO_ENCODER_FIELDS, "audio_encoder.")
         if codec.codebook_size != dec.vocab_size:
             raise ValueError(
                 f"decoder.vocab_size ({dec.vocab_size}) must equal the codec's codebook_size "

@@ -50,6 +50,8 @@ class AudioGenGenerationMixin(GenerationMixin):
         (the processor's `negative_text=`) replace CFG's null condition (see `negative_prompts.py`).
         """
         check_generate_kwargs(kwargs)
+        # transformers' `max_length` (frames, prompt included) counts when given without max_new_tokens
+        length_asked = kwargs.get("max_length") if kwargs.get("max_new_tokens") is None else None
         two_step = kwargs.pop("two_step_cfg", None)  # not a GenerationConfig field: it may also be set on one
         compile_flag = kwargs.pop("compile", None)  # likewise (static_cache.py)
         streamer = kwargs.pop("streamer", None)
@@ -63,9 +65,14 @@ class AudioGenGenerationMixin(GenerationMixin):
         inputs = prepare_generation_inputs(
             self, input_ids, attention_mask, input_values, padding_mask, num_return_sequences
         )
-        new_frames = config.max_new_tokens
+        new_frames = config.max_new_tokens if length_asked is None else length_asked - inputs.prompt_frames
         if new_frames is None:
             raise ValueError("set max_new_tokens: the number of audio frames to generate (50 per second).")
+        if new_frames <= 0:
+            raise ValueError(
+                f"max_length ({length_asked}) leaves no frame to generate after the {inputs.prompt_frames}-frame "
+                "prompt; ask for more frames (or pass max_new_tokens, the new frames alone)."
+            )
         total_frames = inputs.prompt_frames + new_frames
         frame_rate = self.config.frame_rate
         stride = int(frame_rate * float(getattr(config, "extend_stride", 2.0)))
