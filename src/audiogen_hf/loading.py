@@ -44,8 +44,8 @@ def load_model_and_processor(name: str, device: str, dtype: str = "float32"):
                 AutoModelForTextToWaveform.from_pretrained, name, WEIGHT_FILES, "model"
             )
             processor = load_checked_source(AutoProcessor.from_pretrained, name, WEIGHT_FILES, "model")
-        except OSError as error:
-            raise SystemExit(f"error: --model: {error}") from error
+        except OSError as error:  # the commands print it as one "error: --model: ..." line
+            raise OSError(f"--model: {error}") from error
     from .core.pairing_checks import check_processor_fits_model
     from .core.quantization import set_precision
 
