@@ -138,7 +138,11 @@ def _set(value, *path):
             _set(5, "conditioners", "description", "t5", "name"),
             "`conditioners.description.t5.name` must be a text",
         ),
-        (LM, _set(0.0, "dataset", "segment_duration"), r"invalid model \(max_duration must be > 0"),
+        (
+            LM,
+            _set(0.0, "dataset", "segment_duration"),
+            r"invalid model \(config field decoder.max_duration=0.0 is invalid: it must be a finite number > 0",
+        ),
         (LM, _set(3, "transformer_lm", "num_heads"), r"invalid model \(hidden_size \(32\) must be divisible"),
         (CODEC, _drop("seanet"), "xp.cfg has no `seanet`"),
         (CODEC, _set("8,5,4,2", "seanet", "ratios"), "`seanet.ratios` must be a list"),

@@ -125,6 +125,8 @@ def _naming_source(argument: str, value: str) -> Iterator[None]:
     """A dataset that cannot be read is the user's argument to fix: one error naming it (not a traceback)."""
     try:
         yield
+    except UsageError:  # already names the argument and the fix
+        raise
     except (OSError, ConnectionError, ValueError) as error:  # datasets' not-found / offline / bad split
         raise UsageError(
             f"--{argument} {value} cannot be read ({' '.join(str(error).split())[:300]}); check the name, path, "

@@ -21,6 +21,10 @@ class UsageError(ValueError):
     """A mistake in the run's arguments, config file, data or output_dir; the message names the fix."""
 
 
+class MissingDataError(UsageError, FileNotFoundError):
+    """Data the arguments point at is not there (a usage error that is also a missing file)."""
+
+
 def raised_by_trainer(error: BaseException) -> bool:
     """Whether the innermost frame of the error's traceback is in one of the trainer's modules."""
     tb = error.__traceback__

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from datasets import Audio, Dataset, Features, IterableDataset, Sequence, Value, load_dataset
 
+from training.errors import MissingDataError
+
 
 @dataclass
 class UndecodedAudio(Audio):
@@ -91,7 +93,7 @@ def check_local_files(patterns: list[str] | None, data_dir: str | None) -> None:
         return  # patterns are then relative to it
     empty = [p for p in patterns or [] if "://" not in p and not glob.glob(p, recursive=True)]
     if empty:
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"--data_files {empty} match no file; check the path and the glob (quote it so the shell leaves it to "
             "the trainer), e.g. --data_files 'data/train-*.parquet'."
         )
