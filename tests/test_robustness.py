@@ -305,3 +305,13 @@ def test_fuzzer_finds_no_defect(capsys):
     spec.loader.exec_module(fuzz)
     assert fuzz.main(["--cases", "40", "--seed", "3"]) == 0, capsys.readouterr().out
     assert "total" in capsys.readouterr().out
+
+
+def test_the_other_familys_options_are_named_as_such(audiogen, text):
+    """MAGNeT's infill / loop / rescoring passed to AudioGen are refused as the other family's options, and a
+    typo of them gets a suggestion (they are known names)."""
+    for knob in ({"loop": True}, {"infill": (0.1, 0.2)}, {"rescore_weight": 0.3}):
+        with pytest.raises(ValueError, match="option of the other model family"):
+            audiogen.generate(**text, max_new_tokens=2, **knob)
+    with pytest.raises(ValueError, match="did you mean 'infill'"):
+        audiogen.generate(**text, max_new_tokens=2, infil=(0.1, 0.2))

@@ -187,7 +187,7 @@ GENERATE_ARGUMENTS = (
     "input_ids attention_mask input_values padding_mask generation_config generator progress streamer callback "
     "compile compile_config two_step_cfg extend_stride negative_input_ids negative_attention_mask "
     "negative_prompt max_generation_seconds max_batch_size max_text_tokens decoding_steps span_arrangement span_scoring "
-    "max_cfg_coef min_cfg_coef anneal_temp"
+    "max_cfg_coef min_cfg_coef anneal_temp rescorer rescore_weight rescore_guidance_scale prompt_codes infill loop"
 ).split()
 
 
@@ -200,7 +200,13 @@ def reject_unused_kwargs(model_kwargs: dict, allowed: set[str] = frozenset()) ->
         hints = []
         for name in unused:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-            if close:
+            if (
+                name in GENERATE_ARGUMENTS
+            ):  # the other family's option (MAGNeT's infill / loop for AudioGen...)
+                hints.append(
+                    f"{name!r} is an option of the other model family, not of this model's generate()."
+                )
+            elif close:
                 hints.append(f"{name!r} -> did you mean {close[0]!r}?")
         hint = f" {' '.join(hints)}" if hints else ""
         raise ValueError(
