@@ -13,6 +13,7 @@ import torch
 from ..loading import TINY_RANDOM, load_model_and_processor
 from ..output_files import atomic_output, check_output_path, write_audio
 from .arguments import add_dtype_argument
+from .threads import add_threads_arguments, apply_cli_threads, restored_threads
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_dtype_argument(gen)
+    add_threads_arguments(gen)
     gen.add_argument(
         "--compile",
         action="store_true",
@@ -109,6 +111,7 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     for path in paths:  # before any model is loaded: never lose a user's file, fail early on a bad path
         check_output_path(path, overwrite=args.overwrite, inputs=[args.audio_prompt])
     model, processor = load_model_and_processor(args.model, args.device, args.dtype)
+    apply_cli_threads(model, args)
     audio_kwargs = {}
     if args.audio_prompt:
         wav, rate = soundfile.read(args.audio_prompt, dtype="float32", always_2d=True)
@@ -239,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return main_demo(args)
     try:
-        run_generate(args)
+        with restored_threads():
+            run_generate(args)
     except (ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
