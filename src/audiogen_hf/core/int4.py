@@ -15,6 +15,8 @@ from torch import nn
 INT4_GROUP_SIZES = (256, 128, 64, 32)  # what the CPU kernel accepts
 DEFAULT_INT4_GROUP_SIZE = 128
 _KERNEL_OUT_MULTIPLE = 16
+# The CPU int4 packing keeps rows together in blocks of this many (checked by `int4_packing_is_row_blocked`).
+INT4_ROW_BLOCK = 64
 
 
 def int4_group_size(in_features: int, requested: int = DEFAULT_INT4_GROUP_SIZE) -> int:
@@ -66,6 +68,22 @@ def pack_nibbles(codes: torch.Tensor) -> torch.Tensor:
 def unpack_nibbles(packed: torch.Tensor) -> torch.Tensor:
     """Inverse of `pack_nibbles`: uint8 `[out, in // 2]` -> codes `[out, in]` (uint8)."""
     return torch.stack([packed & 0x0F, packed >> 4], dim=-1).reshape(packed.shape[0], -1)
+
+
+def int4_packing_is_row_blocked(rows: int) -> bool:
+    """Whether the CPU kernel packs each block of `rows` output rows on its own (so that packing a stack of
+    matrices, each a multiple of `rows` tall, is the stack of their packings). Checked once on random codes."""
+    if rows not in _ROW_BLOCK_CHECKS:
+        generator = torch.Generator().manual_seed(0)  # not the global one: seeded runs stay as they are
+        top = torch.randint(0, 16, (rows, 64), dtype=torch.int32, generator=generator)
+        bottom = torch.randint(0, 16, (2 * rows, 64), dtype=torch.int32, generator=generator)
+        pack = torch.ops.aten._convert_weight_to_int4pack_for_cpu
+        together = pack(torch.cat([top, bottom]), 1)
+        _ROW_BLOCK_CHECKS[rows] = torch.equal(together, torch.cat([pack(top, 1), pack(bottom, 1)]))
+    return _ROW_BLOCK_CHECKS[rows]
+
+
+_ROW_BLOCK_CHECKS: dict[int, bool] = {}
 
 
 class Int4WeightOnlyLinear(nn.Module):
@@ -123,6 +141,38 @@ class Int4WeightOnlyLinear(nn.Module):
         group_size = int4_group_size(linear.in_features, group_size)
         codes, scales, zeros = quantize_per_group_int4(linear.weight, group_size)
         return cls(codes, scales, zeros, linear.bias, compute_dtype)
+
+    @staticmethod
+    def can_concatenate(parts: list[Int4WeightOnlyLinear]) -> bool:
+        """Same group size and dtype, and row counts whose packings stack (`int4_packing_is_row_blocked`)."""
+        if len({(p.group_size, p.compute_dtype, p.uses_kernel) for p in parts}) != 1:
+            return False
+        if not parts[0].uses_kernel:
+            return True
+        return all(p.out_features % INT4_ROW_BLOCK == 0 for p in parts) and int4_packing_is_row_blocked(
+            INT4_ROW_BLOCK
+        )
+
+    @classmethod
+    def concatenated(cls, parts: list[Int4WeightOnlyLinear]) -> Int4WeightOnlyLinear:
+        """One layer computing every part's outputs (`parts` stacked along the output rows, no bias; see
+        `can_concatenate`); the parts' weights become row views of its weight, so no byte is held twice."""
+        fused = cls.__new__(cls)
+        nn.Module.__init__(fused)
+        first = parts[0]
+        fused.in_features, fused.out_features = first.in_features, sum(p.out_features for p in parts)
+        fused.group_size, fused.compute_dtype, fused.uses_kernel = (
+            first.group_size,
+            first.compute_dtype,
+            first.uses_kernel,
+        )
+        out_dim = 1 if first.uses_kernel else 0  # [groups, out, 2] for the kernel, else [out, groups, 2]
+        fused.register_buffer("weight", torch.cat([p.weight for p in parts]))
+        fused.register_buffer("scales_and_zeros", torch.cat([p.scales_and_zeros for p in parts], dim=out_dim))
+        fused.register_buffer("bias", None)
+        for part, rows in zip(parts, fused.weight.split([p.out_features for p in parts]), strict=True):
+            part.weight = rows
+        return fused
 
     def dequantized_weight(self) -> torch.Tensor:
         """The float `[out, in]` weight this layer multiplies by (in `compute_dtype`), for tests and fallbacks."""

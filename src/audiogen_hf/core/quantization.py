@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .fused_projections import fuse_projections
 from .int4 import DEFAULT_INT4_GROUP_SIZE, Int4WeightOnlyLinear
 
 PRECISIONS = ("float32", "bfloat16", "float16", "int8", "int4")
@@ -71,6 +72,21 @@ class Int8WeightOnlyLinear(nn.Module):
     ) -> Int8WeightOnlyLinear:
         weight, scales = quantize_per_channel(linear.weight)
         return cls(weight, scales, linear.bias, compute_dtype)
+
+    @staticmethod
+    def can_concatenate(parts: list[Int8WeightOnlyLinear]) -> bool:
+        return len({p.compute_dtype for p in parts}) == 1
+
+    @classmethod
+    def concatenated(cls, parts: list[Int8WeightOnlyLinear]) -> Int8WeightOnlyLinear:
+        """One layer computing every part's outputs (`parts` stacked along the output rows, no bias); the parts'
+        weights and scales become row views of its own, so no byte is held twice."""
+        weight, scales = torch.cat([p.weight for p in parts]), torch.cat([p.scales for p in parts])
+        fused = cls(weight, scales, None, parts[0].compute_dtype)
+        sizes = [p.out_features for p in parts]
+        for part, rows, row_scales in zip(parts, weight.split(sizes), fused.scales.split(sizes), strict=True):
+            part.weight, part.scales = rows, row_scales
+        return fused
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).to(self.compute_dtype)
@@ -143,15 +159,17 @@ def auto_precision(model: nn.Module) -> str:
 def set_precision(model: nn.Module, precision: str) -> nn.Module:
     """Run the decoder in `precision` ("float32", "bfloat16", "float16", "int8", "int4" or "auto"), in place.
 
-    Text encoder, projection and codec are left as they are (float32 after a default `from_pretrained`).
+    Text encoder, projection and codec are left as they are (float32 after a default `from_pretrained`). Then
+    self-attention's q / k / v and the codebook heads are fused (`fused_projections.py`; saved names unchanged).
     """
     if precision == AUTO_PRECISION:
         precision = auto_precision(model)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS} or 'auto', got {precision!r}.")
     if precision == "int8":
-        return quantize_int8(model)
-    if precision == "int4":
-        return quantize_int4(model)
-    model.decoder.to(_FLOAT_DTYPES[precision])
-    return model
+        quantize_int8(model)
+    elif precision == "int4":
+        quantize_int4(model)
+    else:
+        model.decoder.to(_FLOAT_DTYPES[precision])
+    return fuse_projections(model)
