@@ -34,7 +34,7 @@ from transformers import AutoModelForTextToWaveform
 
 from audiogen_hf.core.fused_projections import FUSED_ATTRIBUTE
 from audiogen_hf.core.quantization import auto_precision, set_precision
-from audiogen_hf.generation.threads import choose_threads_for
+from audiogen_hf.generation.threads import choose_threads_for, usable_cores
 from audiogen_hf.tiny import benchmark_config, tiny_codec_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -340,9 +340,7 @@ def thread_sweep(args) -> list[dict]:
             model, processor = load_model_and_processor(name, args.device, "auto")
             kwargs = dict(**processor(text=[TEXT]), max_new_tokens=args.frames)
             label = f"{name} (auto)"
-        torch.set_num_threads(
-            args.threads
-        )  # the policy sees the benchmark's default, as a fresh process would
+        torch.set_num_threads(usable_cores())  # torch's default, as a fresh process would have it
         policy = choose_threads_for(model)
         runs = {
             f"{label} {t} threads": threaded(lambda m=model, k=kwargs: m.generate(**k), t)
@@ -410,6 +408,10 @@ def print_tables(
             f"{ratio(r, 'speedup_vs_musicgen_bf16'):>11s} {ratio(r, 'speedup_vs_musicgen_same_precision'):>11s} "
             f"{r['warmup_s']:10.1f}"
         )
+    if embedded:
+        print(f"\n{'embedded run':28s} {'median s':>9s} {'min s':>6s} {'time / fastest':>15s}")
+        for r in embedded:
+            print(f"{r['run']:28s} {r['median_s']:9.3f} {r['min_s']:6.3f} {r['vs_fastest']:15.2f}")
     if threads:
         print(
             f"\n{'model':28s} {'threads':>7s} {'median s':>9s} {'min s':>6s} {'vs 1 thread':>12s} {'policy':>7s}"
