@@ -3,6 +3,8 @@ and the unfused path whenever the fused weights could be stale (`.to()`, gradien
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -128,4 +130,19 @@ def test_magnet_fused_gives_the_unfused_tokens(processor):
     reference = tiny_magnet().generate(**inputs, **kwargs).sequences
     assert torch.equal(
         set_precision(tiny_magnet(), "float32").generate(**inputs, **kwargs).sequences, reference
+    )
+
+
+def test_a_deep_copy_keeps_its_own_live_fusion(processor):
+    model = set_precision(make_tiny_audiogen(), "int8")
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        original, copied = (
+            live_fused(model.decoder.layers[0].self_attn),
+            live_fused(twin.decoder.layers[0].self_attn),
+        )
+        assert copied is not None and copied.fused.weight.data_ptr() != original.fused.weight.data_ptr()
+    inputs = processor(text=["rain"], return_tensors="pt")
+    assert torch.equal(
+        twin.generate(**inputs, **GREEDY).sequences, model.generate(**inputs, **GREEDY).sequences
     )
