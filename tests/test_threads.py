@@ -92,7 +92,7 @@ def test_cli_threads_option_is_applied_then_restored(tmp_path, saved_audiogen, c
     previous = torch.get_num_threads()
     common = ["generate", "rain", "--model", str(saved_audiogen), "--duration", "0.1", "--no-progress"]
     assert main(common + ["-o", str(tmp_path / "a.wav"), "--threads", "2"]) == 0
-    assert "using 2 CPU threads (--threads" in capsys.readouterr().err
+    assert "using 2 CPU threads (--threads)" in capsys.readouterr().err
     torch.set_num_threads(2)  # torch's default here would be the usable cores; make it look so
     monkeypatch.setattr("audiogen_hf.generation.threads.usable_cores", lambda: 2)
     assert main(common + ["-o", str(tmp_path / "b.wav")]) == 0

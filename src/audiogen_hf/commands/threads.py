@@ -33,9 +33,8 @@ def apply_cli_threads(model: nn.Module, args: argparse.Namespace) -> ThreadChoic
     """Set torch's thread count for this command's model and say why (on stderr, stdout stays the results)."""
     choice = apply_thread_policy(model, args.threads)
     plural = "" if choice.threads == 1 else "s"
-    print(
-        f"using {choice.threads} CPU thread{plural} ({choice.reason}; --threads to change)", file=sys.stderr
-    )
+    hint = "" if args.threads is not None else "; --threads to change"
+    print(f"using {choice.threads} CPU thread{plural} ({choice.reason}{hint})", file=sys.stderr)
     return choice
 
 

@@ -17,6 +17,7 @@ from torch import nn
 
 from .fused_projections import fuse_projections
 from .int4 import DEFAULT_INT4_GROUP_SIZE, Int4WeightOnlyLinear
+from .prepacked_linear import prepack_linears
 
 PRECISIONS = ("float32", "bfloat16", "float16", "int8", "int4")
 # The CLI's default, "auto": the fastest precision on this CPU among those whose judge scores stay within 3
@@ -160,7 +161,8 @@ def set_precision(model: nn.Module, precision: str) -> nn.Module:
     """Run the decoder in `precision` ("float32", "bfloat16", "float16", "int8", "int4" or "auto"), in place.
 
     Text encoder, projection and codec are left as they are (float32 after a default `from_pretrained`). Then
-    self-attention's q / k / v and the codebook heads are fused (`fused_projections.py`; saved names unchanged).
+    self-attention's q / k / v and the codebook heads are fused (`fused_projections.py`), and bf16 linears use
+    oneDNN-prepacked weights (`prepacked_linear.py`); saved names and values are unchanged.
     """
     if precision == AUTO_PRECISION:
         precision = auto_precision(model)
@@ -172,4 +174,7 @@ def set_precision(model: nn.Module, precision: str) -> nn.Module:
         quantize_int4(model)
     else:
         model.decoder.to(_FLOAT_DTYPES[precision])
-    return fuse_projections(model)
+    fuse_projections(model)
+    if precision in ("bfloat16", "int8", "int4"):  # bf16 linears: the layers', or the heads'
+        prepack_linears(model)
+    return model
