@@ -32,8 +32,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForTextToWaveform
 
-from audiogen_hf.core.fused_projections import FUSED_ATTRIBUTE
-from audiogen_hf.core.quantization import auto_precision, set_precision
+from audiogen_hf.core.quantization import auto_precision, quantize_int4, quantize_int8, set_precision
 from audiogen_hf.generation.threads import choose_threads_for, usable_cores
 from audiogen_hf.tiny import benchmark_config, tiny_codec_config
 
@@ -183,11 +182,10 @@ def ours_runs(model, family: str, args, settings: list[str], batch: int, frames:
     runs, variants = {}, {}
     for setting in settings:
         precision, _, option = setting.partition("+")
-        key = (precision, option == "unfused")
+        key = (precision, option == "plain")
         if key not in variants:  # eager and compiled runs share one copy of the weights
-            variants[key] = set_precision(copy.deepcopy(model), precision)
-            if option == "unfused":
-                unfuse(variants[key])
+            build = plain_precision if option == "plain" else set_precision
+            variants[key] = build(copy.deepcopy(model), precision)
         variant = variants[key]
         fast = {}
         if option == "compile":
@@ -199,10 +197,14 @@ def ours_runs(model, family: str, args, settings: list[str], batch: int, frames:
     return runs
 
 
-def unfuse(model: torch.nn.Module) -> None:
-    """Drop the fused q / k / v and head projections set_precision built (to measure what they buy)."""
-    for module in model.decoder.modules():
-        module.__dict__.pop(FUSED_ATTRIBUTE, None)
+def plain_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
+    """The precision without issue 35's fused projections and prepacked bf16 weights (to measure them)."""
+    if precision == "int8":
+        return quantize_int8(model)
+    if precision == "int4":
+        return quantize_int4(model)
+    model.decoder.to(getattr(torch, precision))
+    return model
 
 
 def audiocraft_run(lm, family: str, args, batch: int, frames: int) -> Callable:
@@ -454,7 +456,7 @@ def main() -> None:
             "int4",
             "auto",
         ],
-        help="our precision[+compile|+unfused] settings (+unfused: without the fused q / k / v and heads)",
+        help="our precision[+compile|+plain] settings (+plain: without fused projections and prepacked bf16)",
     )
     parser.add_argument("--musicgen-precisions", nargs="*", default=["float32", "bfloat16"])
     parser.add_argument("--thread-counts", type=int, nargs="*", default=[], help="e.g. 1 2: the thread sweep")
