@@ -9,7 +9,10 @@ AudioGen-style: greedy, CFG 3, `--frames` frames, batch 1. MAGNeT: the `--magnet
 CFG annealed 10 -> 1, greedy. Runs are interleaved (`--repeats` rounds over every setting, after one warm-up
 call each, which includes any compile) and medians reported, with ratios against audiocraft and MusicGen and
 each AR run's share of the bandwidth roofline: decoder weight bytes read per step / measured copy bandwidth.
-A batch sweep (AR vs MAGNeT, `--sweep-*` shape) gives the throughput / latency curve of MAGNeT's paper, Fig. 2.
+MusicGen runs in fp32 and bf16 (`--musicgen-precisions`), so each of our rows also has a same-precision ratio
+(fp32 vs MusicGen fp32, bf16 vs MusicGen bf16); int8 / int4 / auto are compared with MusicGen bf16, its fastest.
+`--thread-counts 1 2` adds a thread sweep of the embedded models and the benchmark shape, with the thread count
+the policy (`generation/threads.py`) would pick. A batch sweep (AR vs MAGNeT, `--sweep-*` shape) gives the throughput / latency curve of MAGNeT's paper, Fig. 2.
 audiocraft is optional (importable only in the side venv); the package never imports it. No timing is asserted.
 """
 
@@ -29,7 +32,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForTextToWaveform
 
-from audiogen_hf.core.quantization import set_precision
+from audiogen_hf.core.quantization import auto_precision, quantize_int4, quantize_int8, set_precision
+from audiogen_hf.generation.threads import choose_threads_for, usable_cores
 from audiogen_hf.tiny import benchmark_config, tiny_codec_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,19 +179,32 @@ def ours_runs(model, family: str, args, settings: list[str], batch: int, frames:
         common = dict(
             input_ids=ids, decoding_steps=steps, max_cfg_coef=10.0, min_cfg_coef=1.0, do_sample=False
         )
-    runs, variants = {}, {"float32": model}
+    runs, variants = {}, {}
     for setting in settings:
-        precision, _, compiled = setting.partition("+")
-        if precision not in variants:  # eager and compiled runs share one copy of the weights
-            variants[precision] = set_precision(copy.deepcopy(model), precision)
-        variant = variants[precision]
+        precision, _, option = setting.partition("+")
+        key = (precision, option == "plain")
+        if key not in variants:  # eager and compiled runs share one copy of the weights
+            build = plain_precision if option == "plain" else set_precision
+            variants[key] = build(copy.deepcopy(model), precision)
+        variant = variants[key]
         fast = {}
-        if compiled:
+        if option == "compile":
             fast = {"compile": True}
             if family == "audiogen":
                 fast["cache_implementation"] = "static"
-        runs[f"ours {setting}"] = (variant, lambda v=variant, f=fast: v.generate(**common, **f))
+        label = setting if precision != "auto" else setting.replace("auto", f"auto={auto_precision(model)}")
+        runs[f"ours {label}"] = (variant, lambda v=variant, f=fast: v.generate(**common, **f))
     return runs
+
+
+def plain_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
+    """The precision without issue 35's fused projections and prepacked bf16 weights (to measure them)."""
+    if precision == "int8":
+        return quantize_int8(model)
+    if precision == "int4":
+        return quantize_int4(model)
+    model.decoder.to(getattr(torch, precision))
+    return model
 
 
 def audiocraft_run(lm, family: str, args, batch: int, frames: int) -> Callable:
@@ -231,10 +248,10 @@ def family_table(family: str, args, bandwidth: float) -> list[dict]:
     weights = {name: decoder_weight_bytes(variant.decoder) for name, (variant, _) in ours.items()}
     peers = {}
     if family == "audiogen" and not args.no_musicgen:
-        peers["transformers MusicGen float32"] = musicgen_run(musicgen_model(args), args, 1, frames)
-        weights["transformers MusicGen float32"] = (
-            weights["ours float32"] if "ours float32" in weights else None
-        )
+        for precision in args.musicgen_precisions:
+            musicgen = musicgen_model(args).to(getattr(torch, precision))
+            peers[f"transformers MusicGen {precision}"] = musicgen_run(musicgen, args, 1, frames)
+            weights[f"transformers MusicGen {precision}"] = weights.get(f"ours {precision}")
     if not args.no_audiocraft and audiocraft_available():
         lm = audiocraft_lm(family, args, int(round(seconds)))
         peers["audiocraft float32"] = audiocraft_run(lm, family, args, 1, frames)
@@ -260,6 +277,13 @@ def family_table(family: str, args, bandwidth: float) -> list[dict]:
         for peer in ("audiocraft float32", "transformers MusicGen float32"):
             if peer in results:
                 row[f"speedup_vs_{peer.split()[0]}"] = results[peer]["median_s"] / result["median_s"]
+        if "transformers MusicGen bfloat16" in results:
+            row["speedup_vs_musicgen_bf16"] = (
+                results["transformers MusicGen bfloat16"]["median_s"] / result["median_s"]
+            )
+        same = f"transformers MusicGen {name.split()[1].split('+')[0]}" if name.startswith("ours") else None
+        if same in results:
+            row["speedup_vs_musicgen_same_precision"] = results[same]["median_s"] / result["median_s"]
         rows.append(row)
     del model, ours, runs, peers
     gc.collect()
@@ -292,20 +316,114 @@ def batch_sweep(args) -> list[dict]:
     return rows
 
 
-def print_tables(rows: list[dict], sweep: list[dict], header: str) -> None:
+def threaded(run: Callable, threads: int) -> Callable:
+    def call():
+        torch.set_num_threads(threads)
+        return run()
+
+    return call
+
+
+def thread_sweep(args) -> list[dict]:
+    """The embedded models (shipped settings, `--dtype auto`) and the benchmark shape (`--thread-shape-dtype`) at
+    each of `--thread-counts`, interleaved, next to the thread count the policy picks at the start."""
+    from audiogen_hf.loading import load_model_and_processor
+
+    rows = []
+    for name in args.thread_models:
+        if name == "shape":
+            model = set_precision(
+                our_model("audiogen", args, args.hidden, args.layers, 1.0), args.thread_shape_dtype
+            )
+            ids = torch.ones(1, 8, dtype=torch.long)
+            kwargs = dict(input_ids=ids, max_new_tokens=args.frames, guidance_scale=args.cfg, do_sample=False)
+            label = f"{args.hidden}x{args.layers} {args.thread_shape_dtype}"
+        else:
+            model, processor = load_model_and_processor(name, args.device, "auto")
+            kwargs = dict(**processor(text=[TEXT]), max_new_tokens=args.frames)
+            label = f"{name} (auto)"
+        torch.set_num_threads(usable_cores())  # torch's default, as a fresh process would have it
+        policy = choose_threads_for(model)
+        runs = {
+            f"{label} {t} threads": threaded(lambda m=model, k=kwargs: m.generate(**k), t)
+            for t in args.thread_counts
+        }
+        print(f"threads: {label}, policy picks {policy.threads} ({policy.reason})", flush=True)
+        with torch.inference_mode():
+            results = interleaved(runs, args.repeats, args.device)
+        one = results[f"{label} 1 threads"]["median_s"] if 1 in args.thread_counts else None
+        for t, (run, result) in zip(args.thread_counts, results.items(), strict=True):
+            row = {"model": label, "threads": t, "run": run, "policy_threads": policy.threads, **result}
+            row["policy_reason"] = policy.reason
+            if one:
+                row["speedup_vs_1_thread"] = one / result["median_s"]
+            rows.append(row)
+        del model
+        gc.collect()
+    torch.set_num_threads(args.threads)
+    return rows
+
+
+def embedded_precisions(args) -> list[dict]:
+    """The embedded models at each of `--embedded-precisions` (shipped settings, `--frames` frames, seeded),
+    interleaved: the measurements behind `--dtype auto` at their size."""
+    from audiogen_hf.loading import load_model_and_processor
+
+    rows = []
+    for name in args.embedded_models:
+        model, processor = load_model_and_processor(name, args.device, "float32")
+        inputs = processor(text=[TEXT])
+        runs = {}
+        for precision in args.embedded_precisions:
+            variant = set_precision(copy.deepcopy(model), precision)
+            generator = torch.Generator().manual_seed(0)
+            runs[f"{name} {precision}"] = lambda v=variant, g=generator, i=inputs: v.generate(
+                **i, max_new_tokens=args.frames, generator=g.manual_seed(0)
+            )
+        with torch.inference_mode():
+            results = interleaved(runs, args.repeats, args.device)
+        fastest = min(result["median_s"] for result in results.values())
+        for run, result in results.items():
+            rows.append({"model": name, "run": run, **result, "vs_fastest": result["median_s"] / fastest})
+        del model, runs
+        gc.collect()
+    return rows
+
+
+def print_tables(
+    rows: list[dict], sweep: list[dict], header: str, threads: list[dict] = (), embedded: list[dict] = ()
+) -> None:
     print("\n" + header)
     print(
         f"{'family':9s} {'run':32s} {'median s':>9s} {'min s':>6s} {'steps/s':>8s} {'roofline':>9s} "
-        f"{'vs audiocraft':>14s} {'vs MusicGen':>12s} {'warm-up s':>10s}"
+        f"{'vs audiocraft':>14s} {'vs MG fp32':>11s} {'vs MG bf16':>11s} {'vs MG same':>11s} {'warm-up s':>10s}"
     )
+
+    def ratio(row: dict, key: str) -> str:
+        return f"{row[key]:.2f}x" if key in row else "-"
+
     for r in rows:
         roof = f"{r['roofline_fraction']:.0%}" if "roofline_fraction" in r else "-"
-        vs_ac = f"{r['speedup_vs_audiocraft']:.2f}x" if "speedup_vs_audiocraft" in r else "-"
-        vs_mg = f"{r['speedup_vs_transformers']:.2f}x" if "speedup_vs_transformers" in r else "-"
         print(
             f"{r['family']:9s} {r['run']:32s} {r['median_s']:9.2f} {r['min_s']:6.2f} {r['steps_per_s']:8.1f} {roof:>9s} "
-            f"{vs_ac:>14s} {vs_mg:>12s} {r['warmup_s']:10.1f}"
+            f"{ratio(r, 'speedup_vs_audiocraft'):>14s} {ratio(r, 'speedup_vs_transformers'):>11s} "
+            f"{ratio(r, 'speedup_vs_musicgen_bf16'):>11s} {ratio(r, 'speedup_vs_musicgen_same_precision'):>11s} "
+            f"{r['warmup_s']:10.1f}"
         )
+    if embedded:
+        print(f"\n{'embedded run':28s} {'median s':>9s} {'min s':>6s} {'time / fastest':>15s}")
+        for r in embedded:
+            print(f"{r['run']:28s} {r['median_s']:9.3f} {r['min_s']:6.3f} {r['vs_fastest']:15.2f}")
+    if threads:
+        print(
+            f"\n{'model':28s} {'threads':>7s} {'median s':>9s} {'min s':>6s} {'vs 1 thread':>12s} {'policy':>7s}"
+        )
+        for r in threads:
+            vs_one = f"{r['speedup_vs_1_thread']:.2f}x" if "speedup_vs_1_thread" in r else "-"
+            print(
+                f"{r['model']:28s} {r['threads']:7d} {r['median_s']:9.2f} {r['min_s']:6.2f} {vs_one:>12s} "
+                f"{r['policy_threads']:7d}"
+            )
     if sweep:
         print(f"\n{'family':9s} {'batch':>5s} {'latency s':>10s} {'audio s/s':>10s}")
         for r in sweep:
@@ -328,9 +446,29 @@ def main() -> None:
     parser.add_argument(
         "--settings",
         nargs="+",
-        default=["float32", "float32+compile", "bfloat16", "bfloat16+compile", "int8", "int8+compile"],
-        help="our precision[+compile] settings",
+        default=[
+            "float32",
+            "float32+compile",
+            "bfloat16",
+            "bfloat16+compile",
+            "int8",
+            "int8+compile",
+            "int4",
+            "auto",
+        ],
+        help="our precision[+compile|+plain] settings (+plain: without fused projections and prepacked bf16)",
     )
+    parser.add_argument("--musicgen-precisions", nargs="*", default=["float32", "bfloat16"])
+    parser.add_argument("--thread-counts", type=int, nargs="*", default=[], help="e.g. 1 2: the thread sweep")
+    parser.add_argument(
+        "--thread-models",
+        nargs="+",
+        default=["default", "default-magnet", "shape"],
+        help="'shape': --hidden x --layers",
+    )
+    parser.add_argument("--thread-shape-dtype", default="auto")
+    parser.add_argument("--embedded-models", nargs="*", default=[], help="e.g. default default-magnet")
+    parser.add_argument("--embedded-precisions", nargs="+", default=["float32", "bfloat16", "int8", "int4"])
     parser.add_argument("--families", nargs="*", default=["audiogen", "magnet"], help="none: sweep only")
     parser.add_argument("--no-audiocraft", action="store_true")
     parser.add_argument("--no-musicgen", action="store_true")
@@ -353,11 +491,14 @@ def main() -> None:
     print(header, flush=True)
     rows = [row for family in args.families for row in family_table(family, args, bandwidth)]
     sweep = [] if args.no_sweep else batch_sweep(args)
+    threads = thread_sweep(args) if args.thread_counts else []
+    embedded = embedded_precisions(args)
     end_load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     header += f", at end {end_load[0]:.2f} / {end_load[1]:.2f} / {end_load[2]:.2f}"
-    print_tables(rows, sweep, header)
+    print_tables(rows, sweep, header, threads, embedded)
     if args.json:
-        Path(args.json).write_text(json.dumps({"header": header, "rows": rows, "sweep": sweep}, indent=2))
+        report = {"header": header, "rows": rows, "sweep": sweep, "threads": threads, "embedded": embedded}
+        Path(args.json).write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

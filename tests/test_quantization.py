@@ -70,7 +70,7 @@ def test_quantize_int8_names_a_wrong_model():
     with pytest.raises(ValueError, match="AudioGen / MAGNeT model or its decoder"):
         quantize_int8(nn.Linear(4, 4))
     with pytest.raises(ValueError, match="precision must be one of"):
-        set_precision(make_tiny_audiogen(), "int4")
+        set_precision(make_tiny_audiogen(), "int2")
 
 
 def _record_sampled_dtypes(monkeypatch, module, name) -> list[torch.dtype]:
@@ -139,8 +139,8 @@ def test_cli_dtype_flag(tmp_path, saved_audiogen, capsys):
         audio, rate = soundfile.read(out)
         assert rate == 16000 and audio.shape == (5 * 320,)
     with pytest.raises(SystemExit):
-        main(common + ["--dtype", "int4"])
-    assert "invalid choice: 'int4'" in capsys.readouterr().err
+        main(common + ["--dtype", "int2"])
+    assert "invalid choice: 'int2'" in capsys.readouterr().err
 
 
 def test_auto_precision_is_the_measured_fastest(processor):

@@ -4,12 +4,14 @@ Importing the package registers the configs, models and processor with transform
 `AutoModelForTextToWaveform`, `AutoProcessor` and `pipeline("text-to-audio")` load saved folders by path.
 """
 
+from .core.int4 import Int4WeightOnlyLinear
 from .core.modeling_decoder import AudioGenDecoder
 from .core.modeling_outputs import AudioGenerationOutput, CodebookLMOutput
 from .core.processing_audiogen import AudioGenProcessor
-from .core.quantization import Int8WeightOnlyLinear, quantize_int8, set_precision
+from .core.quantization import Int8WeightOnlyLinear, quantize_int4, quantize_int8, set_precision
 from .defaults import DEFAULT_MAGNET_MODEL, DEFAULT_MODEL, resolve_model_name
 from .generation.streaming import AudioStreamer
+from .generation.threads import choose_threads
 from .models.audiogen.configuration_audiogen import AudioGenConfig, AudioGenDecoderConfig
 from .models.audiogen.modeling_audiogen import AudioGenForConditionalGeneration
 from .models.magnet.configuration_magnet import MagnetConfig, MagnetDecoderConfig
@@ -42,4 +44,7 @@ __all__ = [
     "register",
     "resolve_model_name",
     "set_precision",
+    "Int4WeightOnlyLinear",
+    "quantize_int4",
+    "choose_threads",
 ]

@@ -15,6 +15,7 @@ from ..bulk.requests import as_requests, read_prompts_file
 from ..bulk.rerank import SCORERS, check_rerank
 from ..bulk.runner import generate_batch
 from ..loading import load_model_and_processor
+from .threads import apply_cli_threads
 
 DEFAULT_BATCH_SIZE = 8
 SAMPLING_OPTIONS = ("guidance_scale", "temperature", "top_k", "top_p", "min_p")
@@ -143,6 +144,7 @@ def _run(args: argparse.Namespace, magnet_methods: Callable) -> int:
     if state.num_processes > 1 and device == "cuda":
         device = str(state.device)  # one GPU per process
     model, processor = load_model_and_processor(args.model, device, args.dtype)
+    apply_cli_threads(model, args)  # under torchrun, OMP_NUM_THREADS=1 (torchrun's default) is kept
     knobs = _generation_knobs(args, model)
     model = magnet_methods(model, args, knobs)
     summary = generate_batch(

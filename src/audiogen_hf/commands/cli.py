@@ -16,6 +16,7 @@ from .argument_checks import check_generate_arguments, run_command
 from .arguments import add_dtype_argument
 from .bulk import add_bulk_arguments, main_bulk, uses_bulk
 from .infill_loop import add_infill_loop_arguments, infill_loop_knobs
+from .threads import add_threads_arguments, apply_cli_threads, restored_threads
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     add_dtype_argument(gen)
+    add_threads_arguments(gen)
     gen.add_argument(
         "--compile",
         action="store_true",
@@ -115,6 +117,7 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     for path in paths:  # before any model is loaded: never lose a user's file, fail early on a bad path
         check_output_path(path, overwrite=args.overwrite, inputs=[args.audio_prompt])
     model, processor = load_model_and_processor(args.model, args.device, args.dtype)
+    apply_cli_threads(model, args)
     audio_kwargs = {}
     if args.audio_prompt:
         wav, rate = soundfile.read(args.audio_prompt, dtype="float32", always_2d=True)
@@ -245,9 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         from .demo import main_demo
 
         return run_command(main_demo, args)
-    if uses_bulk(args):
-        return main_bulk(args, _magnet_methods)  # its own one-line errors
-    return run_command(run_generate, args)
+    with restored_threads():
+        if uses_bulk(args):
+            return main_bulk(args, _magnet_methods)  # its own one-line errors
+        return run_command(run_generate, args)
 
 
 if __name__ == "__main__":

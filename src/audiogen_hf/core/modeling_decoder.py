@@ -21,6 +21,7 @@ from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from ..models.audiogen.configuration_audiogen import AudioGenDecoderConfig
+from .fused_projections import live_fused
 
 
 def sinusoidal_embedding(
@@ -77,8 +78,11 @@ class AudioGenAttention(nn.Module):
         self.v_proj = nn.Linear(dim, dim, bias=False)
         self.o_proj = nn.Linear(dim, dim, bias=False)
 
-    def _project(self, proj: nn.Linear, states: torch.Tensor) -> torch.Tensor:
-        return proj(states).view(*states.shape[:-1], -1, self.head_dim).transpose(1, 2)
+    def _project(self, proj: nn.Module, states: torch.Tensor) -> torch.Tensor:
+        return self._heads(proj(states))
+
+    def _heads(self, states: torch.Tensor) -> torch.Tensor:
+        return states.view(*states.shape[:-1], -1, self.head_dim).transpose(1, 2)
 
     def forward(
         self,
@@ -88,7 +92,11 @@ class AudioGenAttention(nn.Module):
         past_key_values: Cache | None = None,
         **kwargs,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        query = self._project(self.q_proj, hidden_states)
+        fused = None if self.is_cross_attention else live_fused(self)
+        if fused is not None:  # q, k, v in one matmul (fused_projections.py)
+            query, key, value = (self._heads(states) for states in fused(hidden_states))
+        else:
+            query = self._project(self.q_proj, hidden_states)
         cache = None
         if isinstance(past_key_values, EncoderDecoderCache):
             cache = (
@@ -103,9 +111,10 @@ class AudioGenAttention(nn.Module):
             key = cache.layers[self.layer_idx].keys
             value = cache.layers[self.layer_idx].values
         else:
-            source = key_value_states if self.is_cross_attention else hidden_states
-            key = self._project(self.k_proj, source)
-            value = self._project(self.v_proj, source)
+            if fused is None:
+                source = key_value_states if self.is_cross_attention else hidden_states
+                key = self._project(self.k_proj, source)
+                value = self._project(self.v_proj, source)
             if cache is not None:
                 key, value = cache.update(key, value, self.layer_idx)
                 if self.is_cross_attention:
@@ -284,5 +293,7 @@ class AudioGenDecoder(AudioGenPreTrainedModel):
             hidden = layer(hidden, encoder_hidden_states, attention_mask, past_key_values, **kwargs)
         hidden = self.norm(hidden)
         heads = range(len(self.lm_heads)) if codebooks is None else codebooks
-        logits = torch.stack([self.lm_heads[k](hidden) for k in heads], dim=1)
+        fused = live_fused(self) if codebooks is None else None  # every head in one matmul
+        per_head = fused(hidden) if fused is not None else [self.lm_heads[k](hidden) for k in heads]
+        logits = torch.stack(per_head, dim=1)
         return logits, past_key_values
