@@ -165,8 +165,9 @@ class TextToCodesPreTrainedModel(MusicgenCompatMixin, PreTrainedModel):
         decoded = self.audio_encoder.decode(codes[None], [None] * codes.shape[0])
         return decoded.audio_values
 
-    def _decode_or_return_codes(self, codes: torch.Tensor, return_dict: bool) -> torch.Tensor:
-        audio = self.decode_audio(codes)
+    def _decode_or_return_codes(self, codes: torch.Tensor, return_dict: bool, decode=None) -> torch.Tensor:
+        """The waveform (`decode`, default `decode_audio`), or with `return_dict` the output with the codes."""
+        audio = (decode or self.decode_audio)(codes)
         if return_dict:
             return AudioGenerationOutput(audio=audio, sequences=codes)
         return audio

@@ -9,7 +9,6 @@ import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig, GenerationMixin
 
-from ...core.modeling_outputs import AudioGenerationOutput
 from ...generation.inputs import (
     SamplingSettings,
     check_generate_kwargs,
@@ -299,14 +298,8 @@ class MagnetGenerationMixin(GenerationMixin):
         bar.close()
         if kept is not None:  # the nonoverlap padding past the context is dropped
             codes = codes[..., : inputs.prompt_frames]
-        if loop:
-            audio = circular_decode(self.decode_audio, codes)
-            return (
-                AudioGenerationOutput(audio=audio, sequences=codes)
-                if config.return_dict_in_generate
-                else audio
-            )
-        return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate))
+        decode = (lambda c: circular_decode(self.decode_audio, c)) if loop else None
+        return self._decode_or_return_codes(codes, bool(config.return_dict_in_generate), decode)
 
     def _magnet_windows(
         self, config: GenerationConfig, prompt_frames: int, span_arrangement: str, stride_seconds
