@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -114,33 +115,33 @@ def test_embedder_choice_clap_or_an_importable_callable(saved_audiogen, inputs, 
         assert report["frechet_distance"] != dsp_fd
         assert report["kl_divergence"] is None and "no class probabilities" in report["kl_skipped"]
     assert report["frechet_distance"] < 1.0  # energies of quiet clips: a tiny scale
-    with pytest.raises(SystemExit, match="also pass --clap PATH"):
-        _run(saved_audiogen, prompts, references, "--embedder", "clap")
-    with pytest.raises(SystemExit, match="cannot import embedder"):
-        _run(saved_audiogen, prompts, references, "--embedder", f"{__name__}:missing")
-    with pytest.raises(SystemExit, match="'dsp', 'clap' or 'module:function'"):
-        _run(saved_audiogen, prompts, references, "--embedder", "vggish")
+    assert _run(saved_audiogen, prompts, references, "--embedder", "clap") == 2
+    assert re.search("also pass --clap PATH", capsys.readouterr().err)
+    assert _run(saved_audiogen, prompts, references, "--embedder", f"{__name__}:missing") == 2
+    assert re.search("cannot import embedder", capsys.readouterr().err)
+    assert _run(saved_audiogen, prompts, references, "--embedder", "vggish") == 2
+    assert re.search("'dsp', 'clap' or 'module:function'", capsys.readouterr().err)
 
 
-def test_bad_inputs_fail_with_the_fix(saved_audiogen, inputs, tmp_path):
+def test_bad_inputs_fail_with_the_fix(saved_audiogen, inputs, tmp_path, capsys):
     _, references, prompts, _ = inputs
-    with pytest.raises(SystemExit, match="does not exist or is not a folder"):
-        _run(saved_audiogen, prompts, tmp_path / "nowhere")
+    assert _run(saved_audiogen, prompts, tmp_path / "nowhere") == 2
+    assert re.search("does not exist or is not a folder", capsys.readouterr().err)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(SystemExit, match="holds no audio files"):
-        _run(saved_audiogen, prompts, empty)
+    assert _run(saved_audiogen, prompts, empty) == 2
+    assert re.search("holds no audio files", capsys.readouterr().err)
     blank = tmp_path / "blank.txt"
     blank.write_text("# nothing\n\n")
-    with pytest.raises(SystemExit, match="has no prompts"):
-        _run(saved_audiogen, blank, references)
-    with pytest.raises(SystemExit, match="prompts file .* does not exist"):
-        _run(saved_audiogen, tmp_path / "none.txt", references)
+    assert _run(saved_audiogen, blank, references) == 2
+    assert re.search("has no prompts", capsys.readouterr().err)
+    assert _run(saved_audiogen, tmp_path / "none.txt", references) == 2
+    assert re.search("prompts file .* does not exist", capsys.readouterr().err)
     one = tmp_path / "one.txt"
     one.write_text("a low tone\n")
-    with pytest.raises(SystemExit, match=">= 2 clips on each side"):
-        _run(saved_audiogen, one, references)
-    with pytest.raises(SystemExit, match="no CLAP model"):
-        _run(saved_audiogen, prompts, references, "--clap", str(tmp_path / "no-clap"))
-    with pytest.raises(SystemExit, match="duration must be > 0"):
-        _run(saved_audiogen, prompts, references, "--duration", "-1")
+    assert _run(saved_audiogen, one, references) == 2
+    assert re.search(">= 2 clips on each side", capsys.readouterr().err)
+    assert _run(saved_audiogen, prompts, references, "--clap", str(tmp_path / "no-clap")) == 2
+    assert re.search("no CLAP model", capsys.readouterr().err)
+    assert _run(saved_audiogen, prompts, references, "--duration", "-1") == 2
+    assert re.search("duration must be > 0", capsys.readouterr().err)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ def no_model_loading(monkeypatch):
 
     monkeypatch.setattr(cli, "load_model_and_processor", refuse)
     monkeypatch.setattr("audiogen_hf.loading.load_model_and_processor", refuse)
+    monkeypatch.setattr("audiogen_hf.commands.bulk.load_model_and_processor", refuse)
 
 
 def _one_error_line(capsys, *named: str) -> str:
@@ -136,8 +138,8 @@ def test_evaluate_checks_inputs_before_loading(tmp_path, capsys, evaluate_inputs
     prompts, references = evaluate_inputs
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(SystemExit, match="holds no audio files"):  # before the model, not after
-        _evaluate(prompts, empty)
+    assert _evaluate(prompts, empty) == 2
+    assert re.search("holds no audio files", capsys.readouterr().err)
     assert _evaluate(prompts, references, "--output", str(tmp_path)) == 2
     _one_error_line(capsys, "is a folder")
     assert _evaluate(prompts, references, "--seed", "-5") == 2
@@ -176,4 +178,23 @@ def test_judge_arguments_refused_before_loading(capsys, no_model_loading, monkey
 def test_demo_arguments_refused_before_building(capsys, monkeypatch, extra, named):
     monkeypatch.setattr("audiogen_hf.commands.demo.build_demo", lambda *a, **k: pytest.fail("built the demo"))
     assert main(["demo", *extra]) == 2
+    _one_error_line(capsys, named)
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (["--seed", "-3"], "--seed"),
+        (["--top-p", "5"], "--top-p"),
+        (["--duration", "100000"], "--duration"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--num-per-prompt", "0"], "--num-per-prompt"),
+    ],
+)
+def test_bulk_arguments_refused_before_loading(tmp_path, capsys, no_model_loading, extra, named):
+    """Bulk mode goes through generate's own argument checks (it used to skip them, and took 0 as the default)."""
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a low tone\n")
+    argv = ["generate", "--prompts-file", str(prompts), "--output-dir", str(tmp_path / "clips"), *extra]
+    assert main(argv) == 2
     _one_error_line(capsys, named)

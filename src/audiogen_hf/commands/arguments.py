@@ -19,3 +19,20 @@ def add_dtype_argument(parser: argparse.ArgumentParser, default: str | None = No
         help="decoder precision (text encoder and codec stay float32; logits are sampled in float32); "
         f"default {default or AUTO_PRECISION}" + ("" if default else why),
     )
+
+
+SAMPLING_OPTIONS = ("guidance_scale", "temperature", "top_k", "top_p", "min_p")
+
+
+def generation_knobs(args: argparse.Namespace, model) -> dict:
+    """`model.generate()` keywords from `generate`'s sampling options (single and bulk runs alike)."""
+    knobs = {name: getattr(args, name) for name in SAMPLING_OPTIONS if getattr(args, name) is not None}
+    if args.greedy:
+        knobs["do_sample"] = False
+    if args.two_step_cfg:
+        knobs["two_step_cfg"] = True
+    if args.compile:
+        knobs["compile"] = True
+        if model.config.model_type == "audiogen":
+            knobs["cache_implementation"] = "static"
+    return knobs

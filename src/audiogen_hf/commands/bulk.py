@@ -5,7 +5,6 @@ bulk generation from the command line (the library is `audiogen_hf.bulk`); also 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 
 from ..bulk.folder import check_output_folder
@@ -15,10 +14,12 @@ from ..bulk.requests import as_requests, read_prompts_file
 from ..bulk.rerank import SCORERS, check_rerank
 from ..bulk.runner import generate_batch
 from ..loading import load_model_and_processor
+from .argument_checks import check_generate_arguments
+from .arguments import generation_knobs
+from .infill_loop import infill_loop_knobs
 from .threads import apply_cli_threads
 
 DEFAULT_BATCH_SIZE = 8
-SAMPLING_OPTIONS = ("guidance_scale", "temperature", "top_k", "top_p", "min_p")
 BULK_ONLY = {
     "num_per_prompt": "--num-per-prompt",
     "batch_size": "--batch-size",
@@ -96,23 +97,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise ValueError(
                 f"{flag} is for single runs; bulk generation writes --output-dir with its own names."
             )
+    for flag, value in (("--num-per-prompt", args.num_per_prompt), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be a whole number >= 1, got {value}.")
     if args.clap is not None and args.rerank != "clap":
         raise ValueError("--clap is the CLAP model of --rerank clap; pass --rerank clap too.")
-
-
-def _generation_knobs(args: argparse.Namespace, model) -> dict:
-    knobs = {name: getattr(args, name) for name in SAMPLING_OPTIONS if getattr(args, name) is not None}
-    flags = {
-        "do_sample": (args.greedy, False),
-        "two_step_cfg": (args.two_step_cfg, True),
-        "loop": (getattr(args, "loop", False), True),  # MAGNeT's seamless loops; AudioGen refuses it by name
-    }
-    knobs.update({name: value for name, (on, value) in flags.items() if on})
-    if args.compile:
-        knobs["compile"] = True
-        if model.config.model_type == "audiogen":
-            knobs["cache_implementation"] = "static"
-    return knobs
 
 
 def _named_settings(args: argparse.Namespace) -> dict:
@@ -123,18 +112,12 @@ def _named_settings(args: argparse.Namespace) -> dict:
 
 def main_bulk(args: argparse.Namespace, magnet_methods: Callable) -> int:
     """Run bulk generation; `magnet_methods(model, args, knobs)` is the CLI's MAGNeT rescoring / hybrid set-up
-    (passed in: this module must not import the CLI that imports it)."""
-    try:
-        return _run(args, magnet_methods)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace, magnet_methods: Callable) -> int:
+    (passed in: this module must not import the CLI that imports it). User errors are raised for the CLI's
+    `run_command` to print as one line."""
+    check_generate_arguments(args)
     requests = _requests(args)
     _check_arguments(args)
-    num_per_prompt = args.num_per_prompt or 1
+    num_per_prompt = 1 if args.num_per_prompt is None else args.num_per_prompt
     seed = 0 if args.seed is None else args.seed
     check_rerank(args.rerank, args.keep, num_per_prompt)
     # before the model loads: a wrong folder or someone's file under a clip's name stops the run now
@@ -145,7 +128,8 @@ def _run(args: argparse.Namespace, magnet_methods: Callable) -> int:
         device = str(state.device)  # one GPU per process
     model, processor = load_model_and_processor(args.model, device, args.dtype)
     apply_cli_threads(model, args)  # under torchrun, OMP_NUM_THREADS=1 (torchrun's default) is kept
-    knobs = _generation_knobs(args, model)
+    knobs = generation_knobs(args, model)
+    infill_loop_knobs(model, args, knobs)  # --loop (MAGNeT), checked as in single runs
     model = magnet_methods(model, args, knobs)
     summary = generate_batch(
         model,
@@ -153,7 +137,7 @@ def _run(args: argparse.Namespace, magnet_methods: Callable) -> int:
         requests,
         args.output_dir,
         num_per_prompt=num_per_prompt,
-        batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+        batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,
         seed=seed,
         duration=args.duration,
         negative_prompt=args.negative_prompt,

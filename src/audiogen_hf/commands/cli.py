@@ -12,8 +12,8 @@ import torch
 
 from ..loading import TINY_RANDOM, load_model_and_processor
 from ..output_files import atomic_output, check_output_path, write_audio
-from .argument_checks import check_generate_arguments, run_command
-from .arguments import add_dtype_argument
+from .argument_checks import add_overwrite_argument, check_generate_arguments, run_command
+from .arguments import add_dtype_argument, generation_knobs
 from .bulk import add_bulk_arguments, main_bulk, uses_bulk
 from .infill_loop import add_infill_loop_arguments, infill_loop_knobs
 from .threads import add_threads_arguments, apply_cli_threads, restored_threads
@@ -34,11 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--duration", type=float, default=None, help="seconds of new audio (default: model's)")
     gen.add_argument("-o", "--output", default=None, help="output .wav; several prompts get _0, _1, ...")
-    gen.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace existing output files (never one of the inputs); without it an existing file is an error",
-    )
+    add_overwrite_argument(gen)
     gen.add_argument(
         "--audio-prompt", default=None, help="audio file to continue (AudioGen) or prefix (MAGNeT)"
     )
@@ -105,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 def _output_paths(output: str, count: int) -> list[Path]:
     path = Path(output)
     if path.suffix.lower() != ".wav":
-        raise SystemExit(f"error: --output must end in .wav, got '{output}'.")
+        raise ValueError(f"--output must end in .wav, got '{output}'.")
     if count == 1:
         return [path]
     return [path.with_name(f"{path.stem}_{i}{path.suffix}") for i in range(count)]
@@ -125,25 +121,8 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     if args.negative_prompt is not None:
         audio_kwargs["negative_text"] = args.negative_prompt
     inputs = processor(text=list(args.prompts), **audio_kwargs).to(args.device)
-    knobs = {
-        "guidance_scale": args.guidance_scale,
-        "temperature": args.temperature,
-        "top_k": args.top_k,
-        "top_p": args.top_p,
-        "min_p": args.min_p,
-    }
-    knobs = {k: v for k, v in knobs.items() if v is not None}
-    if args.greedy:
-        knobs["do_sample"] = False
-    if args.two_step_cfg:
-        knobs["two_step_cfg"] = True
-    if args.compile:
-        knobs["compile"] = True
-        if model.config.model_type == "audiogen":
-            knobs["cache_implementation"] = "static"
-    if args.duration is not None:
-        if args.duration <= 0:
-            raise SystemExit(f"error: --duration must be > 0 seconds, got {args.duration}.")
+    knobs = generation_knobs(args, model)
+    if args.duration is not None:  # checked (> 0) by check_generate_arguments
         knobs["max_new_tokens"] = max(1, round(args.duration * model.config.frame_rate))
     generator = torch.Generator(args.device).manual_seed(args.seed) if args.seed is not None else None
     rate = model.config.sampling_rate
@@ -250,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(main_demo, args)
     with restored_threads():
         if uses_bulk(args):
-            return main_bulk(args, _magnet_methods)  # its own one-line errors
+            return run_command(lambda arguments: main_bulk(arguments, _magnet_methods), args)
         return run_command(run_generate, args)
 
 

@@ -187,9 +187,6 @@ def main_demo(args: argparse.Namespace) -> int:
     from .argument_checks import check_demo_arguments
 
     check_demo_arguments(args)
-    try:
-        demo = build_demo(parse_models(args.model), args.device)
-    except (ImportError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from error
+    demo = build_demo(parse_models(args.model), args.device)  # errors: one line via run_command
     demo.launch(server_name=args.host, server_port=args.port)
     return 0

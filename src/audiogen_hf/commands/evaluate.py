@@ -40,20 +40,17 @@ def main_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.evaluate import evaluate
 
     check_evaluate_arguments(args)  # before any model is loaded or clip generated
-    try:
-        report = evaluate(
-            args.model,
-            args.prompts,
-            args.reference_dir,
-            clap_path=args.clap,
-            duration=args.duration,
-            seed=args.seed,
-            device=args.device,
-            embedder=args.embedder,
-            progress=not args.no_progress,
-        )
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f"error: {error}") from error
+    report = evaluate(
+        args.model,
+        args.prompts,
+        args.reference_dir,
+        clap_path=args.clap,
+        duration=args.duration,
+        seed=args.seed,
+        device=args.device,
+        embedder=args.embedder,
+        progress=not args.no_progress,
+    )
     text = json.dumps(report, indent=2)
     if args.output:
         write_text(args.output, text + "\n", overwrite=args.overwrite)

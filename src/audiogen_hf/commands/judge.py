@@ -25,17 +25,14 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
 def main_judge(args: argparse.Namespace) -> int:
     check_judge_arguments(args)  # before any model is loaded
-    try:
-        reports = run_judge(
-            args.models,
-            args.clips_per_template,
-            args.seed,
-            duration=args.duration,
-            device=args.device,
-            dtype=args.dtype,
-        )
-    except ValueError as error:
-        raise SystemExit(f"error: {error}") from error
+    reports = run_judge(
+        args.models,
+        args.clips_per_template,
+        args.seed,
+        duration=args.duration,
+        device=args.device,
+        dtype=args.dtype,
+    )
     if args.json:
         write_text(args.json, json.dumps(reports, indent=2), overwrite=args.overwrite)
     return 0
