@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from audiogen_hf import AudioGenForConditionalGeneration, AudioGenProcessor, MagnetForConditionalGeneration
-from audiogen_hf.core.loading_checks import WEIGHT_FILES, load_checked_source
+from audiogen_hf.core.loading_checks import WEIGHT_FILES, hub_load_error, load_checked_source
 from audiogen_hf.loading import load_model_and_processor
 
 
@@ -52,3 +52,15 @@ def test_hub_error_online_is_ours_too(monkeypatch):
     with pytest.raises(OSError, match="could not be loaded from the Hugging Face Hub") as caught:
         load_checked_source(refuse, "me/typo", WEIGHT_FILES, "model weights")
     assert "Check the repo id" in str(caught.value) and "me/typo" in str(caught.value)
+
+
+def test_a_worded_hub_error_is_not_wrapped_again():
+    """Our classes' from_pretrained already words a Hub failure; the loader around them must not wrap it twice."""
+    worded = hub_load_error("me/m", OSError("me/m does not appear to have a file named model.safetensors"))
+
+    def load(source, *args, **kwargs):
+        raise worded
+
+    with pytest.raises(OSError) as caught:
+        load_checked_source(load, "me/m", WEIGHT_FILES, "model weights")
+    assert caught.value is worded and str(caught.value).count("could not be loaded") == 1

@@ -54,6 +54,9 @@ def check_adapter(summary: dict, out: Path, base: Path, processor, **knobs) -> N
 
 def test_audiogen_lora_adapter_and_merged_model(tmp_path, saved_audiogen, processor):
     summary, out = lora_run(tmp_path, saved_audiogen, lora_save_merged=True, learning_rate=0.05)
+    assert (
+        out / "merged"
+    ).is_dir()  # lora_save_merged wrote the merged model (checked against the adapter below)
     check_adapter(summary, out, saved_audiogen, processor, max_new_tokens=8, do_sample=False)
 
 

@@ -75,12 +75,15 @@ def check_generation_config_file(source: Any) -> None:
 
 
 def restore_missing_generation_defaults(model, source: Any) -> None:
-    """A local folder without `generation_config.json` gets the family's audiocraft defaults (sampling, top-k,
-    guidance, length), not transformers' bare config: it would otherwise decode greedily without a word."""
+    """A checkpoint without `generation_config.json` (a local folder or a Hub repo) gets the family's audiocraft
+    defaults (sampling, top-k, guidance, length), not the bare config transformers derives from config.json:
+    it would otherwise decode greedily without a word."""
     folder = local_folder(source)
-    if folder is not None and not (folder / "generation_config.json").is_file():
-        if hasattr(model, "default_generation_config"):
-            model.generation_config = model.default_generation_config()
+    missing_locally = folder is not None and not (folder / "generation_config.json").is_file()
+    # a Hub repo: transformers marks the config it derived from config.json when the file was not there
+    derived = folder is None and getattr(model.generation_config, "_from_model_config", False)
+    if (missing_locally or derived) and hasattr(model, "default_generation_config"):
+        model.generation_config = model.default_generation_config()
 
 
 def tensor_is_finite(tensor: torch.Tensor) -> bool:

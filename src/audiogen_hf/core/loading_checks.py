@@ -63,6 +63,10 @@ def check_source(source: str | os.PathLike | None, needs: tuple[str, ...], what:
     return None
 
 
+class HubLoadError(OSError):
+    """A Hub id that could not be loaded, already worded for the user (never wrapped a second time)."""
+
+
 def hub_load_error(source: Any, error: BaseException) -> OSError:
     """Our message for a Hub id that could not be loaded (instead of transformers' "Repo id must be in the form
     ..." or "couldn't connect"), naming the id and what to check."""
@@ -72,7 +76,7 @@ def hub_load_error(source: Any, error: BaseException) -> OSError:
         if _offline()
         else "from the Hugging Face Hub"
     )
-    return OSError(
+    return HubLoadError(
         f"model '{source}' could not be loaded {where} ({reason[:200]}). Check the repo id (org/name, e.g. a "
         "repo written by conversion/convert_audiocraft.py), your connection and token, or pass a local folder "
         "written by save_pretrained()."
@@ -85,6 +89,8 @@ def load_checked_source(load: Callable, source: Any, needs: tuple[str, ...], wha
         return load(source, *args, **kwargs)
     try:
         return load(source, *args, **kwargs)
+    except HubLoadError:  # our classes' from_pretrained already worded it
+        raise
     except OSError as error:
         raise hub_load_error(source, error) from error
 

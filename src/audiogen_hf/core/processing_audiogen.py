@@ -217,7 +217,7 @@ class AudioGenProcessor(ProcessorMixin):
         try:
             processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         except OSError as error:
-            if folder is not None or Path(str(pretrained_model_name_or_path)).expanduser().is_dir():
+            if folder is not None:
                 raise
             raise hub_load_error(pretrained_model_name_or_path, error) from error
         except Exception as error:  # noqa: BLE001  (tokenizers and sentencepiece raise their own types)
