@@ -26,7 +26,7 @@ STATE_FILE = "trainer_state.json"
 _PATTERN = re.compile(rf"^{PREFIX}(\d+)$")
 KILL_POINTS = ("mid_state_write", "before_marker", "before_rename", "mid_prune")
 LOW_DISK_BYTES = 1 << 20  # a write that failed with less free than this failed for want of space
-_DEBRIS = (f".tmp-{PREFIX}*", f".old-{PREFIX}*")
+DEBRIS_PATTERNS = (f".tmp-{PREFIX}*", f".old-{PREFIX}*")
 
 
 def _kill_point(name: str, step: int, folder: Path | None = None) -> None:
@@ -75,7 +75,7 @@ def remove_partial_checkpoints(output_dir: str | Path) -> None:
         final = old.with_name(old.name.removeprefix(".old-"))
         if (old / STATE_FILE).is_file() and not final.exists():
             old.rename(final)
-    for pattern in _DEBRIS:
+    for pattern in DEBRIS_PATTERNS:
         for debris in Path(output_dir).glob(pattern):
             shutil.rmtree(debris, ignore_errors=True)
 

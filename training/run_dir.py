@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audiogen_hf.output_files import write_text
-from training.checkpointing import PREFIX, STATE_FILE
+from training.checkpointing import DEBRIS_PATTERNS, PREFIX, STATE_FILE
 from training.errors import UsageError
 
 logger = logging.getLogger("audiogen_hf.training")
@@ -44,7 +44,7 @@ RUN_FILES = (
     "adapter_model.safetensors",
     "merged",
 )
-RUN_PATTERNS = (f"{PREFIX}*", f".tmp-{PREFIX}*", f".old-{PREFIX}*", "model-*.safetensors")
+RUN_PATTERNS = (f"{PREFIX}*", *DEBRIS_PATTERNS, "model-*.safetensors")
 
 
 def run_files(output_dir: Path) -> list[str]:
@@ -298,8 +298,9 @@ def check_output_dir(
 def claim_output_dir(output_dir: str | Path, resume: bool, overwrite: bool, config: dict) -> Run:
     """Main process: take the lock, then start a new run (discarding the old one with `overwrite`) or, with
     `resume`, continue the recorded one; write run.json. Returns the `Run`."""
-    root = Path(output_dir)
-    check_output_dir(root, resume, overwrite)
+    root = Path(
+        output_dir
+    )  # checked before anything loaded (validation.check_settings); again under the lock
     root.mkdir(parents=True, exist_ok=True)
     lock = acquire_lock(root)
     try:

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 from torch.utils.data import Dataset as TorchDataset  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
+from audiogen_hf.output_files import write_text  # noqa: E402
 from training.args import DataArguments, ModelArguments, TrainArguments, parse_args  # noqa: E402
 from training.checkpointing import (  # noqa: E402
     latest_checkpoint,
@@ -477,7 +478,9 @@ def train(model_args: ModelArguments, data_args: DataArguments, args: TrainArgum
     }
     logger.info(f"peak memory: {summary['peak_memory_mb']:.0f} MiB", main_process_only=True)
     if accelerator.is_main_process:
-        (Path(args.output_dir) / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        write_text(
+            Path(args.output_dir) / "train_summary.json", json.dumps(summary, indent=2), overwrite=True
+        )
     accelerator.end_training()
     run.release()
     return summary

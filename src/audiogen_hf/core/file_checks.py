@@ -67,7 +67,7 @@ def check_generation_config_file(source: Any) -> None:
     checks = KNOB_CHECKS | CFG_COEF_CHECKS
     try:
         check_generate_kwargs({name: data.get(name) for name in checks}, checks)  # names the field
-        GenerationConfig.from_pretrained(folder)  # transformers' own validation
+        GenerationConfig.from_dict(dict(data))  # transformers' own validation, on the dict already read
     except (ValueError, TypeError, OSError) as error:
         raise ValueError(
             f"{path} is invalid: {error} Fix that field, or delete the file to use the model's defaults."

@@ -11,8 +11,7 @@ class Release:
     hub_id: str
     family: str  # "audiogen" | "magnet"
     text_encoder: str  # the T5 the checkpoint was trained with, as a Hub id
-    description: str
-    license: str = "cc-by-nc-4.0"
+    description: str  # all seven are CC-BY-NC 4.0 (hub.model_card.META_LICENSE)
 
     @property
     def name(self) -> str:

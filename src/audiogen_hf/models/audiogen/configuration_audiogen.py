@@ -98,8 +98,6 @@ class AudioGenDecoderConfig(PreTrainedConfig):
             )
         if self.hidden_size % 2:
             raise ValueError(f"hidden_size must be even for sinusoidal positions, got {self.hidden_size}.")
-        if self.max_duration <= 0:
-            raise ValueError(f"max_duration must be > 0 seconds, got {self.max_duration}.")
 
 
 class AudioGenConfig(PreTrainedConfig):
